@@ -1,0 +1,1 @@
+"""Tally: a ledger of the numbers in the news, and the conflicts among them."""
