@@ -1,0 +1,1 @@
+"""HTTP routers: schema in, one service call, response model out."""

@@ -1,0 +1,112 @@
+"""ASGI middleware: request ids, logs, Prometheus metrics, load shedding, body limits."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger("tally.http")
+
+REQUESTS = Counter("tally_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("tally_http_request_seconds", "HTTP request latency", ["method", "route"])
+SHED = Counter("tally_http_shed_total", "Requests refused with 503 because of overload")
+
+
+def problem_message(status: int, title: str, detail: str) -> bytes:
+    body = {"type": f"https://tally.dev/problems/{status}", "title": title}
+    return json.dumps({**body, "status": status, "detail": detail, "errors": []}).encode()
+
+
+async def send_problem(
+    send: Send, status: int, title: str, detail: str, headers: list[tuple[bytes, bytes]] = []
+) -> None:
+    body = problem_message(status, title, detail)
+    head = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": head + headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class TooLarge(Exception):
+    pass
+
+
+class RequestContext:
+    """Tags each request with an id, logs and measures it, and sheds load past a limit."""
+
+    def __init__(self, app: ASGIApp, max_in_flight: int, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_in_flight = max_in_flight
+        self.max_body_bytes = max_body_bytes
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if self.in_flight >= self.max_in_flight:
+            SHED.inc()
+            retry = [(b"retry-after", b"1")]
+            return await send_problem(send, 503, "Service unavailable", "Overloaded; retry.", retry)
+        self.in_flight += 1
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope["headers"])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started, status = time.perf_counter(), [500]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if int(headers.get(b"content-length", b"0") or 0) > self.max_body_bytes and not _is_bulk(scope):
+                status[0] = 413
+                return await send_problem(send_with_id, 413, "Content too large", self._too_large())
+            await self.app(scope, self._limited(scope, receive), send_with_id)
+        except TooLarge:
+            status[0] = 413
+            await send_problem(send_with_id, 413, "Content too large", self._too_large())
+        finally:
+            self._record(scope, status[0], time.perf_counter() - started)
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    def _too_large(self) -> str:
+        return f"The request body is larger than {self.max_body_bytes} bytes."
+
+    def _limited(self, scope: Scope, receive: Receive) -> Receive:
+        if _is_bulk(scope):
+            return receive  # the bulk endpoint enforces its own, larger limit
+        seen = [0]
+
+        async def counting() -> Message:
+            message = await receive()
+            seen[0] += len(message.get("body", b""))
+            if seen[0] > self.max_body_bytes:
+                raise TooLarge(self._too_large())
+            return message
+
+        return counting
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route: Any = scope.get("route")
+        name = getattr(route, "path", "unmatched")
+        REQUESTS.labels(scope["method"], name, str(status)).inc()
+        LATENCY.labels(scope["method"], name).observe(seconds)
+        log.info("request", method=scope["method"], path=scope["path"], route=name,
+                 status=status, ms=round(seconds * 1000, 1))
+
+
+def _is_bulk(scope: Scope) -> bool:
+    return bool(scope["path"] == "/v1/claims/bulk")

@@ -1,0 +1,33 @@
+"""Health, readiness and Prometheus metrics; these need no key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.api.errors import ERROR_RESPONSES
+from app.db import SessionDep
+from app.services import ops
+
+router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(session: SessionDep, response: Response) -> dict[str, str]:
+    """The database answers and is migrated to the code's schema."""
+    problem = ops.readiness_problem(session)
+    if problem:
+        response.status_code = 503
+        return {"status": "unavailable", "detail": problem}
+    return {"status": "ready"}
+
+
+@router.get("/metrics", response_class=Response)
+def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,40 @@
+"""Cursor pagination shared by every list endpoint."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Query
+
+from app.domain.model import InvalidInput
+from app.schemas import Page
+
+T = TypeVar("T")
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page (at most 1,000)")]
+Cursor = Annotated[
+    str | None, Query(max_length=100, description="`next_cursor` of the previous page")
+]
+
+
+def after_id(cursor: str | None) -> int:
+    """The last id of the previous page; InvalidInput naming `cursor` when it is not ours."""
+    if cursor is None:
+        return 0
+    try:
+        value = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+    except ValueError:
+        raise InvalidInput("The cursor is not one Tally gave out.", field="cursor") from None
+    if value < 0:
+        raise InvalidInput("The cursor is not one Tally gave out.", field="cursor")
+    return value
+
+
+def to_page(rows: Sequence[Any], limit: int, render: Callable[[Any], T]) -> Page[T]:
+    """A page of rendered rows; `rows` holds up to limit+1 rows, the extra one saying more follow."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode().rstrip("=")
+    return Page[T](items=[render(r) for r in rows], next_cursor=cursor if more else None)

@@ -1,0 +1,85 @@
+"""Engine, sessions and the transaction rules of each database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from app.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+WRITE_OPTION = "tally_write"
+
+
+def make_engine(settings: Settings) -> Engine:
+    """An engine whose pool holds a connection for every request thread."""
+    pool = {"pool_size": settings.threads + 4, "max_overflow": 4}
+    timeout = settings.db_timeout_seconds
+    if settings.is_sqlite:
+        engine = create_engine(
+            settings.database_url, **pool, pool_timeout=timeout, connect_args={"timeout": timeout}
+        )
+        _configure_sqlite(engine, busy_ms=int(timeout * 1000))
+        return engine
+    return create_engine(
+        settings.database_url,
+        **pool,
+        pool_timeout=timeout,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": max(1, int(timeout))},
+    )
+
+
+def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand BEGIN to SQLAlchemy's "begin" event below instead of pysqlite's own.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before the 2xx leaves (acknowledged means durable).
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that reads and then
+        # writes fails with SQLITE_BUSY at once instead of waiting for busy_timeout.
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; services commit, this only closes (rolling back leftovers)."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def begin_write(session: Session) -> None:
+    """Open the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
+    session.connection(execution_options={WRITE_OPTION: True})

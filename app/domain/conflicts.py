@@ -1,0 +1,223 @@
+"""The conflict rules of SPEC §5, as pure functions of claims.
+
+Read it against the spec table: `find_conflicts` gathers the pair rules (value_mismatch,
+downward_revision, part_exceeds_whole) and the claim rules (retracted_figure,
+cites_retracted, disputed). Pairs are ordered by `chronology`: A is the earlier claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+from app.domain.model import ClaimFacts, ConflictKind, Figure, Finding, Gap, MetricKind
+
+_SAME_DATE = "the two cannot both be right on the same date"
+_FELL = "a cumulative count cannot fall between these dates"
+
+
+def chronology(claim: ClaimFacts) -> tuple[date, datetime, str]:
+    """The order of claims in time: as_of, then recorded_at, then id (a total order)."""
+    return (claim.as_of, claim.recorded_at, claim.id)
+
+
+def find_conflicts(claims: Iterable[ClaimFacts], involving: str | None = None) -> list[Finding]:
+    """Every conflict that holds among `claims`, sorted by key, without duplicates.
+
+    With `involving`, only the findings whose claims include that id, looking only at the
+    pairs that include it (O(n)). Ids are assumed unique; findings about claims outside the
+    group (a citing claim from another group) are reported too.
+    """
+    by_id = {claim.id: claim for claim in claims}
+    if involving is None:
+        found = _all_findings(by_id)
+    elif involving in by_id:
+        found = _findings_involving(by_id[involving], by_id)
+    else:
+        found = []
+    return sorted({finding.key: finding for finding in found}.values(), key=lambda f: f.key)
+
+
+def superseded_by(claims: Iterable[ClaimFacts]) -> dict[str, str | None]:
+    """Each claim id -> the id of its claimant's next active claim of its group and population."""
+    chains: dict[tuple[str, str, str, str, str], list[ClaimFacts]] = {}
+    for claim in claims:
+        chains.setdefault(_succession_key(claim), []).append(claim)
+    result: dict[str, str | None] = {}
+    for chain in chains.values():
+        result.update(_successors(sorted(chain, key=chronology)))
+    return result
+
+
+# --- gathering -----------------------------------------------------------------------------
+
+
+def _all_findings(by_id: Mapping[str, ClaimFacts]) -> list[Finding]:
+    """The findings of every pair of claims and of every single claim."""
+    ordered = list(by_id.values())
+    found = [f for claim in ordered for f in _claim_findings(claim, by_id)]
+    for index, first in enumerate(ordered):
+        for second in ordered[index + 1 :]:
+            found.extend(_pair_findings(first, second))
+    return found
+
+
+def _findings_involving(subject: ClaimFacts, by_id: Mapping[str, ClaimFacts]) -> list[Finding]:
+    """The findings that include `subject`, from the pairs and claims that can yield them."""
+    found = _claim_findings(subject, by_id)
+    for other in by_id.values():
+        if other.id == subject.id:
+            continue
+        found.extend(_pair_findings(subject, other))
+        if other.cites == subject.id:
+            found.extend(f for f in _claim_findings(other, by_id) if subject.id in f.claims)
+    return found
+
+
+# --- pair rules ----------------------------------------------------------------------------
+
+
+def _pair_findings(x: ClaimFacts, y: ClaimFacts) -> list[Finding]:
+    """The pair conflicts between two claims, in whichever order they are given."""
+    if not _comparable(x, y):
+        return []
+    a, b = sorted((x, y), key=chronology)
+    if a.population == b.population:
+        found = _downward_revision(a, b) or _value_mismatch(a, b)
+    elif a.population in b.population_ancestors:
+        found = _part_exceeds_whole(part=a, whole=b)
+    elif b.population in a.population_ancestors:
+        found = _part_exceeds_whole(part=b, whole=a)
+    else:
+        found = None  # siblings (civilians, security_forces) are never compared
+    return [] if found is None else [found]
+
+
+def _comparable(a: ClaimFacts, b: ClaimFacts) -> bool:
+    """Both claims are active and of the same group (event, metric, location)."""
+    return (
+        not a.retracted
+        and not b.retracted
+        and (a.event, a.metric, a.location_key) == (b.event, b.metric, b.location_key)
+    )
+
+
+def _value_mismatch(a: ClaimFacts, b: ClaimFacts) -> Finding | None:
+    """Same population: disjoint on the same as_of, or a cumulative count fell (A.low > B.high)."""
+    if a.as_of == b.as_of:
+        gap, why = _separation(a.figure, b.figure), _SAME_DATE
+    elif a.metric_kind is MetricKind.CUMULATIVE:
+        gap, why = _excess(a.figure, b.figure), _FELL
+    else:
+        return None  # a stock is free to move between dates
+    if gap is None:
+        return None
+    detail = f"{_stated(a)} vs {_stated(b)}: {why}."
+    return Finding(ConflictKind.VALUE_MISMATCH, (a.id, b.id), detail, gap)
+
+
+def _downward_revision(a: ClaimFacts, b: ClaimFacts) -> Finding | None:
+    """Cumulative, same claimant, A.as_of < B.as_of, A.low > B.high."""
+    if a.metric_kind is not MetricKind.CUMULATIVE or a.claimant_key != b.claimant_key:
+        return None
+    gap = _excess(a.figure, b.figure) if a.as_of < b.as_of else None
+    if gap is None:
+        return None
+    detail = f"{_stated(a)} then {_stated(b)}: the same claimant lowered a count that cannot fall."
+    return Finding(ConflictKind.DOWNWARD_REVISION, (a.id, b.id), detail, gap)
+
+
+def _part_exceeds_whole(part: ClaimFacts, whole: ClaimFacts) -> Finding | None:
+    """The part's low exceeds the whole's high (cumulative: part.as_of <= whole's; stock: same)."""
+    if part.metric_kind is MetricKind.CUMULATIVE:
+        in_time = part.as_of <= whole.as_of
+    else:
+        in_time = part.as_of == whole.as_of
+    gap = _excess(part.figure, whole.figure) if in_time else None
+    if gap is None:
+        return None
+    detail = (
+        f"{_stated(part, population=True)} vs {_stated(whole, population=True)}: "
+        f"a part ({part.population}) cannot exceed its whole ({whole.population})."
+    )
+    return Finding(ConflictKind.PART_EXCEEDS_WHOLE, (part.id, whole.id), detail, gap)
+
+
+def _excess(larger: Figure, smaller: Figure) -> Gap | None:
+    """How far `larger.low` exceeds `smaller.high`; None when it does not (or high is open)."""
+    if smaller.high is None or larger.low <= smaller.high:
+        return None
+    absolute = larger.low - smaller.high
+    # larger.low > smaller.high >= 0, so the ratio is well defined and in (0, 1].
+    return Gap(absolute=absolute, relative=absolute / larger.low)
+
+
+def _separation(a: Figure, b: Figure) -> Gap | None:
+    """The distance between two intervals; None when they overlap or touch."""
+    return _excess(a, b) or _excess(b, a)
+
+
+# --- claim rules ---------------------------------------------------------------------------
+
+
+def _claim_findings(claim: ClaimFacts, by_id: Mapping[str, ClaimFacts]) -> list[Finding]:
+    """retracted_figure, cites_retracted and disputed, for the claim they start from."""
+    found = [_disputed(claim, dispute) for dispute in claim.open_disputes]
+    if claim.retracted:
+        found.append(_retracted_figure(claim))
+    cited = by_id.get(claim.cites) if claim.cites is not None else None
+    if not claim.retracted and cited is not None and cited.retracted:
+        found.append(_cites_retracted(claim, cited))
+    return found
+
+
+def _retracted_figure(claim: ClaimFacts) -> Finding:
+    """One finding per retracted claim."""
+    detail = f"{_figure_of(claim)} was retracted."
+    return Finding(ConflictKind.RETRACTED_FIGURE, (claim.id,), detail)
+
+
+def _cites_retracted(citing: ClaimFacts, cited: ClaimFacts) -> Finding:
+    """An active claim relays a retracted one: claims are (citing, cited)."""
+    detail = f"{_figure_of(citing)} cites {_figure_of(cited)}, which was retracted."
+    return Finding(ConflictKind.CITES_RETRACTED, (citing.id, cited.id), detail)
+
+
+def _disputed(claim: ClaimFacts, dispute: str) -> Finding:
+    """One finding per open dispute, retracted claim or not."""
+    detail = f"{_figure_of(claim)} is disputed."
+    return Finding(ConflictKind.DISPUTED, (claim.id,), detail, dispute=dispute)
+
+
+# --- succession ----------------------------------------------------------------------------
+
+
+def _succession_key(claim: ClaimFacts) -> tuple[str, str, str, str, str]:
+    """Claims that can supersede each other: one claimant, group and population."""
+    return (claim.event, claim.metric, claim.location_key, claim.population, claim.claimant_key)
+
+
+def _successors(chain: list[ClaimFacts]) -> dict[str, str | None]:
+    """For a chain in chronological order, each claim's nearest later active claim."""
+    result: dict[str, str | None] = {}
+    following: str | None = None
+    for claim in reversed(chain):
+        result[claim.id] = following
+        if not claim.retracted:
+            following = claim.id
+    return result
+
+
+# --- sentences -----------------------------------------------------------------------------
+
+
+def _stated(claim: ClaimFacts, *, population: bool = False) -> str:
+    """`Claimant (figure, as_of)`, with the population when it matters to the sentence."""
+    parts = [claim.figure.text, *([claim.population] if population else []), str(claim.as_of)]
+    return f"{claim.claimant} ({', '.join(parts)})"
+
+
+def _figure_of(claim: ClaimFacts) -> str:
+    """`Claimant's figure (figure, as_of)`."""
+    owner = f"{claim.claimant}'" if claim.claimant.endswith("s") else f"{claim.claimant}'s"
+    return f"{owner} figure ({claim.figure.text}, {claim.as_of})"

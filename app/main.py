@@ -1,0 +1,44 @@
+"""create_app(): routers, error handlers, middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from app.api import keys, ops, resources
+from app.api.errors import install_error_handlers
+from app.api.middleware import RequestContext
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+
+DESCRIPTION = """A ledger of the numbers in the news — who said each figure, where, every change
+made to it — and the conflicts among them. Send `Authorization: Bearer <key>`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The Tally application, configured by `settings` (default: the environment)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # One thread per pooled connection: see Settings.threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+        app.state.engine.dispose()
+
+    app = FastAPI(title="Tally", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    for module in (ops, resources, keys):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    app.add_middleware(
+        RequestContext,
+        max_in_flight=settings.max_in_flight,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    return app

@@ -1,0 +1,214 @@
+"""ORM tables. Rows here are storage; the domain's value objects live in app.domain."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from app.db import Base
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(Base):
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+    started_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Source(Base):
+    __tablename__ = "source"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Metric(Base):
+    __tablename__ = "metric"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(50), default="people")
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Population(Base):
+    __tablename__ = "population"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("population.id"))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Claim(Base):
+    """The head row of a claim: its current state. History lives in claim_revision."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        Index("ix_claim_group", "event_id", "metric_id", "location_key"),
+        Index("ix_claim_claimant_key", "claimant_key"),
+        Index("ix_claim_cites_id", "cites_id"),
+        Index("ix_claim_source_id", "source_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric.id"))
+    population_id: Mapped[int] = mapped_column(ForeignKey("population.id"))
+    location: Mapped[str | None] = mapped_column(String(200))
+    location_key: Mapped[str] = mapped_column(String(200), default="")
+    figure_text: Mapped[str] = mapped_column(String(200))
+    low: Mapped[int] = mapped_column(BigInteger)
+    high: Mapped[int | None] = mapped_column(BigInteger)
+    point: Mapped[int | None] = mapped_column(BigInteger)
+    qualifier: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[date] = mapped_column(Date)
+    claimant: Mapped[str] = mapped_column(String(300))
+    claimant_key: Mapped[str] = mapped_column(String(300))
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    quote: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cites_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    disputed: Mapped[bool] = mapped_column(default=False)
+    retraction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClaimRevision(Base):
+    """An immutable snapshot of a claim after one change; never updated, never deleted."""
+
+    __tablename__ = "claim_revision"
+    __table_args__ = (UniqueConstraint("claim_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"))
+    version: Mapped[int]
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Dispute(Base):
+    __tablename__ = "dispute"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), index=True)
+    by: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_note: Mapped[str | None] = mapped_column(Text)
+
+
+class Conflict(Base):
+    __tablename__ = "conflict"
+    __table_args__ = (
+        Index("ix_conflict_event_status", "event_id", "status"),
+        # The same pair of claims and kind never has two open conflicts.
+        Index(
+            "uq_conflict_open_key",
+            "key",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    metric_id: Mapped[int] = mapped_column(ForeignKey("metric.id"))
+    population_id: Mapped[int] = mapped_column(ForeignKey("population.id"))
+    location: Mapped[str | None] = mapped_column(String(200))
+    claim_a_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), index=True)
+    claim_b_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), index=True)
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("dispute.id"))
+    detail: Mapped[str] = mapped_column(Text)
+    gap_absolute: Mapped[int | None] = mapped_column(BigInteger)
+    gap_relative: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class IdempotencyRecord(Base):
+    """The first response to a POST with an Idempotency-Key, replayed to retries."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100))  # the API key that sent it
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

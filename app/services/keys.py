@@ -1,0 +1,73 @@
+"""API keys: created once, stored as hashes, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from app import models, repository
+from app.config import Settings
+from app.db import begin_write
+from app.domain.model import NotFound
+from app.models import utcnow
+
+
+class Role(StrEnum):
+    READER = "reader"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+    def admits(self, needed: Role) -> bool:
+        order = list(Role)
+        return order.index(self) >= order.index(needed)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+
+
+def hash_key(key: str) -> str:
+    # Keys are 256 random bits, so a plain SHA-256 is as strong as a slow hash here.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def authenticate(session: Session, key: str, settings: Settings) -> Principal | None:
+    """The principal a bearer key stands for, or None for an unknown or revoked key."""
+    admin = settings.admin_key.get_secret_value() if settings.admin_key else None
+    if admin and hmac.compare_digest(key.encode(), admin.encode()):
+        return Principal("admin", Role.ADMIN)
+    row = repository.api_key_by_hash(session, hash_key(key))
+    if row is None or row.revoked_at is not None:
+        return None
+    return Principal(row.name, Role(row.role))
+
+
+def create_key(session: Session, name: str, role: Role) -> tuple[models.ApiKey, str]:
+    """A new key row and the key itself, which is never stored and never shown again."""
+    key = "tly_" + secrets.token_urlsafe(32)
+    begin_write(session)
+    row = models.ApiKey(name=name, role=role.value, key_hash=hash_key(key), prefix=key[:10])
+    session.add(row)
+    session.commit()
+    return row, key
+
+
+
+
+
+def revoke_key(session: Session, key_id: int) -> models.ApiKey:
+    """Revoke a key; it answers 401 from now on. Revoking twice is harmless."""
+    begin_write(session)
+    row = session.get(models.ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"No API key with id {key_id}.")
+    row.revoked_at = row.revoked_at or utcnow()
+    session.commit()
+    return row

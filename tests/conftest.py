@@ -1,0 +1,99 @@
+"""Fixtures: a migrated database per test, on SQLite and on a throwaway PostgreSQL.
+
+Each test gets a fresh copy of a migrated template database rather than a rolled-back
+transaction: services commit (with BEGIN IMMEDIATE on SQLite), and the concurrency and
+crash tests need commits that other connections and processes can see.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from app.config import Settings
+from app.db import make_engine
+from app.main import create_app
+from app.services.ops import migrate
+from tests.pgcluster import find_bindir, postgres_cluster
+
+ADMIN_KEY = "test-admin-key"
+TEMPLATE = "tally_template"
+_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_base() -> Iterator[str | None]:
+    """A base URL of a private cluster holding a migrated template database, or None."""
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("TALLY_REQUIRE_POSTGRES") == "1":
+            pytest.fail("TALLY_REQUIRE_POSTGRES=1 but no PostgreSQL server binaries were found")
+        yield None
+        return
+    with postgres_cluster(bindir) as base:
+        admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {TEMPLATE}"))
+        engine = make_engine(Settings(database_url=f"{base}/{TEMPLATE}"))
+        migrate(engine)
+        engine.dispose()
+        yield base
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "tally.db"
+    engine = make_engine(Settings(database_url=f"sqlite:///{path}"))
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A freshly migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        shutil.copy(sqlite_template, tmp_path / "tally.db")
+        yield f"sqlite:///{tmp_path / 'tally.db'}"
+        return
+    base = request.getfixturevalue("postgres_base")
+    if base is None:
+        pytest.skip("PostgreSQL server binaries not found (set TALLY_REQUIRE_POSTGRES=1 to fail)")
+    name = f"test_{os.getpid()}_{next(_numbers)}"
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, admin_key=ADMIN_KEY, webhook_allow_private=True)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """A client of a fresh app, sending the admin key unless a test sets other headers."""
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(create_app(settings), headers=headers, raise_server_exceptions=False) as c:
+        yield c
+
+
+def new_key(client: TestClient, role: str) -> dict[str, str]:
+    """Authorization headers of a new key with `role`."""
+    response = client.post("/v1/keys", json={"name": f"{role}-key", "role": role})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['key']}"}
