@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from app.api import keys, ops, resources
+from app.api import claims, keys, ops, resources
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContext
 from app.config import Settings, get_settings
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    for module in (ops, resources, keys):
+    for module in (ops, resources, claims, keys):
         app.include_router(module.router)
     install_error_handlers(app)
     app.add_middleware(

@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from app.db import Base
@@ -133,9 +133,17 @@ class Claim(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     disputed: Mapped[bool] = mapped_column(default=False)
     retraction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    version: Mapped[int] = mapped_column(default=1)
+    version: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[Event] = relationship(lazy="joined", innerjoin=True)
+    metric: Mapped[Metric] = relationship(lazy="joined", innerjoin=True)
+    population: Mapped[Population] = relationship(lazy="joined", innerjoin=True)
+    source: Mapped[Source] = relationship(lazy="joined", innerjoin=True)
+
+    # Every UPDATE checks and bumps the version: two writers of one version cannot both win.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class ClaimRevision(Base):
@@ -163,6 +171,10 @@ class Dispute(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_note: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def status(self) -> str:
+        return "closed" if self.closed_at else "open"
 
 
 class Conflict(Base):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from app import models
@@ -12,6 +13,7 @@ from app.db import Base
 from app.domain.model import InvalidInput, NotFound
 
 M = TypeVar("M", bound=Base)
+Snapshot = dict[str, Any]
 
 
 def page(
@@ -43,6 +45,10 @@ def all_populations(session: Session) -> list[models.Population]:
     return list(session.scalars(select(models.Population).order_by(models.Population.id)))
 
 
+def all_metrics(session: Session) -> list[models.Metric]:
+    return list(session.scalars(select(models.Metric)))
+
+
 def api_key_by_hash(session: Session, key_hash: str) -> models.ApiKey | None:
     return session.scalar(select(models.ApiKey).where(models.ApiKey.key_hash == key_hash))
 
@@ -70,3 +76,165 @@ def _found(row: M | None, noun: str, name: str, field: str | None) -> M:
     if field is None:
         raise NotFound(f'No {noun} named "{name}".')
     raise InvalidInput(f'Unknown {noun} "{name}".', field=field)
+
+
+def lock_events(session: Session, event_ids: set[int]) -> None:
+    """Serialize writers of the same events until commit (conflict detection must see them all).
+
+    PostgreSQL: transaction-scoped advisory locks, taken in id order so that two writers
+    never wait on each other in a cycle. SQLite: BEGIN IMMEDIATE already admits one writer.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for event_id in sorted(event_ids):
+        session.execute(select(func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, event_id)))
+
+
+EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
+
+
+def get_claim(session: Session, claim_id: str, *, field: str | None = None) -> models.Claim:
+    """The claim with that id; NotFound, or InvalidInput naming `field` when it is a reference."""
+    row = session.get(models.Claim, int(claim_id)) if claim_id.isdigit() and len(claim_id) < 19 else None
+    return _found(row, "claim", claim_id, field)
+
+
+def claim_filters(
+    session: Session,
+    *,
+    event: str | None = None,
+    metric: str | None = None,
+    population: str | None = None,
+    source: str | None = None,
+    claimant_key: str | None = None,
+    status: str | None = None,
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the claims list; unknown names are InvalidInput naming the filter."""
+    c = models.Claim
+    where: list[ColumnElement[bool]] = []
+    if event is not None:
+        where.append(c.event_id == get_event(session, event, field="event").id)
+    if metric is not None:
+        where.append(c.metric_id == get_metric(session, metric, field="metric").id)
+    if population is not None:
+        where.append(c.population_id == get_population(session, population, field="population").id)
+    if source is not None:
+        where.append(c.source_id == get_source(session, source, field="source").id)
+    if claimant_key is not None:
+        where.append(c.claimant_key == claimant_key)
+    if status is not None:
+        where.append(c.status == status)
+    return where
+
+
+def same_claimant_claims(session: Session, rows: list[models.Claim]) -> list[models.Claim]:
+    """The claims that share an event, metric and claimant with any of `rows`."""
+    if not rows:
+        return []
+    c = models.Claim
+    query = select(c).where(
+        c.event_id.in_({r.event_id for r in rows}),
+        c.metric_id.in_({r.metric_id for r in rows}),
+        c.claimant_key.in_({r.claimant_key for r in rows}),
+    )
+    return list(session.scalars(query))
+
+
+def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
+    r = models.ClaimRevision
+    return list(session.scalars(select(r).where(r.claim_id == claim_id).order_by(r.version)))
+
+
+def revisions_at(
+    session: Session, moment: datetime, *where: ColumnElement[bool]
+) -> list[models.ClaimRevision]:
+    """For each claim matching `where` (on claim columns), its latest revision recorded by `moment`."""
+    r = models.ClaimRevision
+    latest = (
+        select(r.claim_id, func.max(r.version).label("version"))
+        .join(models.Claim, models.Claim.id == r.claim_id)
+        .where(r.recorded_at <= moment, *where)
+        .group_by(r.claim_id)
+        .subquery()
+    )
+    query = select(r).join(
+        latest, (r.claim_id == latest.c.claim_id) & (r.version == latest.c.version)
+    )
+    return list(session.scalars(query.order_by(r.claim_id)))
+
+
+def citing_claims(session: Session, claim_id: int) -> list[models.Claim]:
+    return list(session.scalars(select(models.Claim).where(models.Claim.cites_id == claim_id)))
+
+
+def disputes_of(session: Session, claim_ids: set[int]) -> list[models.Dispute]:
+    d = models.Dispute
+    return list(session.scalars(select(d).where(d.claim_id.in_(claim_ids)).order_by(d.id)))
+
+
+def get_dispute(session: Session, claim_id: int, dispute_id: str) -> models.Dispute:
+    row = session.get(models.Dispute, int(dispute_id)) if dispute_id.isdigit() and len(dispute_id) < 19 else None
+    if row is None or row.claim_id != claim_id:
+        raise NotFound(f"Claim {claim_id} has no dispute {dispute_id}.")
+    return row
+
+
+def detection_scope(session: Session, row: models.Claim) -> list[models.Claim]:
+    """The claims whose conflicts with `row` are possible: its group, its citers, its cited."""
+    c = models.Claim
+    same_group = (
+        (c.event_id == row.event_id)
+        & (c.metric_id == row.metric_id)
+        & (c.location_key == row.location_key)
+    )
+    related = (c.cites_id == row.id) | (c.id == (row.cites_id or 0))
+    return list(session.scalars(select(c).where(same_group | related)))
+
+
+def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, list[int]]:
+    d = models.Dispute
+    query = select(d.claim_id, d.id).where(d.claim_id.in_(claim_ids), d.closed_at.is_(None))
+    found: dict[int, list[int]] = {}
+    for claim_id, dispute_id in session.execute(query.order_by(d.id)):
+        found.setdefault(claim_id, []).append(dispute_id)
+    return found
+
+
+def live_conflicts_of(session: Session, claim_id: int) -> list[models.Conflict]:
+    """Open and resolved conflicts that involve the claim."""
+    k = models.Conflict
+    involves = (k.claim_a_id == claim_id) | (k.claim_b_id == claim_id)
+    return list(session.scalars(select(k).where(involves, k.status.in_(("open", "resolved")))))
+
+
+def snapshot(row: models.Claim) -> Snapshot:
+    """The claim as clients see it (without superseded_by, which other claims decide)."""
+    retraction = row.retraction
+    return {
+        "id": str(row.id),
+        "version": row.version,
+        "status": row.status,
+        "disputed": row.disputed,
+        "event": row.event.slug,
+        "metric": row.metric.name,
+        "population": row.population.name,
+        "location": row.location,
+        "figure": {
+            "text": row.figure_text,
+            "low": row.low,
+            "high": row.high,
+            "point": row.point,
+            "qualifier": row.qualifier,
+        },
+        "as_of": row.as_of.isoformat(),
+        "claimant": row.claimant,
+        "source": row.source.slug,
+        "url": row.url,
+        "quote": row.quote,
+        "published_at": row.published_at.isoformat() if row.published_at else None,
+        "cites": str(row.cites_id) if row.cites_id else None,
+        "note": row.note,
+        "retraction": retraction,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }

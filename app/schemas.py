@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+)
 
-from app.domain.model import MetricKind
+from app.domain.model import MAX_COUNT, MetricKind, Qualifier
 from app.services.keys import Role
 
 T = TypeVar("T")
@@ -142,3 +151,153 @@ class KeyRead(Output):
 
 class KeyCreated(KeyRead):
     key: str = Field(description="The key itself. It is shown this once and never again.")
+
+
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Claimant = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+ClaimId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")]
+
+
+class FigureValue(Input):
+    """A figure as a value and qualifier: `{"value": 164, "qualifier": "at_least"}`."""
+
+    value: Count
+    qualifier: Qualifier = Qualifier.EXACT
+
+
+class FigureBounds(Input):
+    """A figure as bounds: `{"low": 100, "high": 300, "point": 200}`; high null = open."""
+
+    low: Count
+    high: Count | None = None
+    point: Count | None = None
+
+
+FigureText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _figure_form(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, dict):
+        return "value" if "value" in value or "qualifier" in value else "bounds"
+    return {FigureValue: "value", FigureBounds: "bounds"}.get(type(value))
+
+
+FigureIn = Annotated[
+    Annotated[FigureText, Tag("text")]
+    | Annotated[FigureValue, Tag("value")]
+    | Annotated[FigureBounds, Tag("bounds")],
+    Discriminator(
+        _figure_form,
+        custom_error_type="figure_form",
+        custom_error_message="a figure is a string or an object with value or low",
+    ),
+]
+
+
+class FigureOut(BaseModel):
+    text: str
+    low: int
+    high: int | None
+    point: int | None
+    qualifier: Qualifier
+
+
+class ClaimFields(Input):
+    location: Text300 | None = None
+    as_of: Day | None = None
+    url: Url | None = None
+    quote: LongText | None = None
+    published_at: datetime | None = None
+    cites: ClaimId | None = None
+    note: LongText | None = None
+
+
+class ClaimCreate(ClaimFields):
+    event: Slug
+    metric: Name
+    population: Name = "all"
+    figure: FigureIn
+    claimant: Claimant
+    source: Slug
+
+
+class ClaimUpdate(ClaimFields):
+    """The fields to change, and why. Omitted fields keep their value; null clears optional ones."""
+
+    reason: Reason
+    event: Slug | None = None
+    metric: Name | None = None
+    population: Name | None = None
+    figure: FigureIn | None = None
+    claimant: Claimant | None = None
+    source: Slug | None = None
+
+
+class Retraction(BaseModel):
+    reason: str
+    url: str | None
+    retracted_at: datetime
+
+
+class RetractBody(Input):
+    reason: Reason
+    url: Url | None = None
+    retracted_at: datetime | None = None
+
+
+class ClaimRead(BaseModel):
+    id: str
+    version: int
+    status: Literal["active", "retracted"]
+    disputed: bool
+    superseded_by: str | None
+    event: str
+    metric: str
+    population: str
+    location: str | None
+    figure: FigureOut
+    as_of: date
+    claimant: str
+    source: str
+    url: str | None
+    quote: str | None
+    published_at: datetime | None
+    cites: str | None
+    note: str | None
+    retraction: Retraction | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class RevisionRead(BaseModel):
+    version: int
+    recorded_at: datetime
+    actor: str
+    reason: str | None
+    changes: dict[str, Any]
+    claim: ClaimRead
+
+
+class DisputeCreate(Input):
+    by: Claimant
+    reason: Reason
+    url: Url | None = None
+
+
+class DisputeClose(Input):
+    note: Reason | None = None
+
+
+class DisputeRead(Output):
+    id: Id
+    claim: Id = Field(validation_alias="claim_id")
+    by: str
+    reason: str
+    url: str | None
+    status: Literal["open", "closed"]
+    created_at: datetime
+    closed_at: datetime | None
+    close_note: str | None

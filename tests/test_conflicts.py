@@ -886,7 +886,7 @@ def _spec_pair_kinds(a: ClaimFacts, b: ClaimFacts) -> set[tuple[ConflictKind, tu
     for part, whole in ((a, b), (b, a)):
         in_time = part.as_of <= whole.as_of if cumulative else part.as_of == whole.as_of
         exceeds = whole.figure.high is not None and part.figure.low > whole.figure.high
-        if part.population in whole.population_ancestors and in_time and exceeds:
+        if whole.population in part.population_ancestors and in_time and exceeds:
             found.add((PEW, (part.id, whole.id)))
     return found
 

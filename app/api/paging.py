@@ -36,5 +36,9 @@ def to_page(rows: Sequence[Any], limit: int, render: Callable[[Any], T]) -> Page
     """A page of rendered rows; `rows` holds up to limit+1 rows, the extra one saying more follow."""
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = base64.urlsafe_b64encode(str(rows[-1].id).encode()).decode().rstrip("=")
-    return Page[T](items=[render(r) for r in rows], next_cursor=cursor if more else None)
+    cursor = next_cursor(rows[-1].id) if more else None
+    return Page[T](items=[render(r) for r in rows], next_cursor=cursor)
+
+
+def next_cursor(last_id: int | str) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")

@@ -54,10 +54,10 @@ def superseded_by(claims: Iterable[ClaimFacts]) -> dict[str, str | None]:
 
 def _all_findings(by_id: Mapping[str, ClaimFacts]) -> list[Finding]:
     """The findings of every pair of claims and of every single claim."""
-    ordered = list(by_id.values())
-    found = [f for claim in ordered for f in _claim_findings(claim, by_id)]
-    for index, first in enumerate(ordered):
-        for second in ordered[index + 1 :]:
+    every = list(by_id.values())
+    found = [f for claim in every for f in _claim_findings(claim, by_id)]
+    for index, first in enumerate(every):
+        for second in every[index + 1 :]:
             found.extend(_pair_findings(first, second))
     return found
 
@@ -84,9 +84,9 @@ def _pair_findings(x: ClaimFacts, y: ClaimFacts) -> list[Finding]:
     a, b = sorted((x, y), key=chronology)
     if a.population == b.population:
         found = _downward_revision(a, b) or _value_mismatch(a, b)
-    elif a.population in b.population_ancestors:
-        found = _part_exceeds_whole(part=a, whole=b)
     elif b.population in a.population_ancestors:
+        found = _part_exceeds_whole(part=a, whole=b)
+    elif a.population in b.population_ancestors:
         found = _part_exceeds_whole(part=b, whole=a)
     else:
         found = None  # siblings (civilians, security_forces) are never compared

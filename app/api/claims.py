@@ -1,0 +1,135 @@
+"""Claims, their revisions, retractions and disputes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from app.api.deps import Editor, Reader
+from app.api.errors import ERROR_RESPONSES
+from app.api.paging import Cursor, Limit, after_id, next_cursor
+from app.db import SessionDep
+from app.repository import Snapshot
+from app.schemas import (
+    ClaimCreate,
+    ClaimRead,
+    ClaimUpdate,
+    DisputeClose,
+    DisputeCreate,
+    DisputeRead,
+    Page,
+    RetractBody,
+    RevisionRead,
+)
+from app.services import claims
+
+router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=ERROR_RESPONSES)
+
+AsOf = Annotated[
+    datetime | None, Query(description="ISO timestamp: the claim as the ledger knew it then")
+]
+
+
+def _claim(snap: Snapshot, response: Response) -> ClaimRead:
+    response.headers["ETag"] = f'"{snap["version"]}"'
+    return ClaimRead.model_validate(snap)
+
+
+def _tolerance(request: Request) -> float:
+    return float(request.app.state.settings.figure_tolerance)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_claim(
+    body: ClaimCreate, request: Request, response: Response, session: SessionDep, who: Editor
+) -> ClaimRead:
+    snap = claims.record_claim(session, body, who.name, _tolerance(request))
+    response.headers["Location"] = f"/v1/claims/{snap['id']}"
+    return _claim({**snap, "superseded_by": None}, response)
+
+
+@router.get("")
+def list_claims(
+    session: SessionDep,
+    _: Reader,
+    event: str | None = None,
+    metric: str | None = None,
+    population: str | None = None,
+    claimant: Annotated[str | None, Query(max_length=300)] = None,
+    source: str | None = None,
+    status: Literal["active", "retracted"] | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ClaimRead]:
+    filters = {"event": event, "metric": metric, "population": population, "source": source}
+    filters |= {"claimant": claimant, "status": status}
+    snaps, more = claims.list_claims(session, filters, after_id(cursor), limit)
+    items = [ClaimRead.model_validate(s) for s in snaps]
+    return Page[ClaimRead](items=items, next_cursor=next_cursor(snaps[-1]["id"]) if more else None)
+
+
+@router.get("/{claim_id}")
+def read_claim(
+    claim_id: str, response: Response, session: SessionDep, _: Reader, as_of: AsOf = None
+) -> ClaimRead:
+    moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
+    return _claim(claims.read_claim(session, claim_id, moment), response)
+
+
+@router.patch("/{claim_id}")
+def update_claim(
+    claim_id: str,
+    body: ClaimUpdate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    who: Editor,
+    if_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> ClaimRead:
+    claims.update_claim(session, claim_id, body, if_match, who.name, _tolerance(request))
+    return _claim(claims.read_claim(session, claim_id), response)
+
+
+@router.post("/{claim_id}/retract")
+def retract_claim(
+    claim_id: str, body: RetractBody, response: Response, session: SessionDep, who: Editor
+) -> ClaimRead:
+    claims.retract_claim(session, claim_id, body, who.name)
+    return _claim(claims.read_claim(session, claim_id), response)
+
+
+@router.get("/{claim_id}/revisions")
+def list_revisions(claim_id: str, session: SessionDep, _: Reader) -> Page[RevisionRead]:
+    rows = claims.list_revisions(session, claim_id)
+    items = [
+        RevisionRead(
+            version=r.version,
+            recorded_at=r.recorded_at,
+            actor=r.actor,
+            reason=r.reason,
+            changes=r.changes,
+            claim=ClaimRead.model_validate({**r.snapshot, "superseded_by": None}),
+        )
+        for r in rows
+    ]
+    return Page[RevisionRead](items=items, next_cursor=None)
+
+
+@router.post("/{claim_id}/disputes", status_code=status.HTTP_201_CREATED)
+def open_dispute(claim_id: str, body: DisputeCreate, session: SessionDep, who: Editor) -> DisputeRead:
+    return DisputeRead.model_validate(claims.open_dispute(session, claim_id, body, who.name))
+
+
+@router.get("/{claim_id}/disputes")
+def list_disputes(claim_id: str, session: SessionDep, _: Reader) -> Page[DisputeRead]:
+    rows = claims.list_disputes(session, claim_id)
+    return Page[DisputeRead](items=[DisputeRead.model_validate(r) for r in rows], next_cursor=None)
+
+
+@router.post("/{claim_id}/disputes/{dispute_id}/close")
+def close_dispute(
+    claim_id: str, dispute_id: str, body: DisputeClose, session: SessionDep, who: Editor
+) -> DisputeRead:
+    return DisputeRead.model_validate(claims.close_dispute(session, claim_id, dispute_id, body, who.name))

@@ -1,0 +1,343 @@
+"""Claims: record, correct, retract and dispute them; every change is a new revision."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import models, repository
+from app.db import begin_write
+from app.domain.conflicts import superseded_by
+from app.domain.figures import figure_from_parts, parse_figure
+from app.domain.model import (
+    Figure,
+    InvalidInput,
+    NotFound,
+    PreconditionRequired,
+    StaleVersion,
+    StateConflict,
+)
+from app.models import utcnow
+from app.schemas import (
+    ClaimCreate,
+    ClaimUpdate,
+    DisputeClose,
+    DisputeCreate,
+    FigureBounds,
+    FigureIn,
+    FigureValue,
+    RetractBody,
+)
+from app.services import detection
+
+Snapshot = repository.Snapshot
+
+# Claim fields a client sets, in the order of SPEC §3; the rest are Tally's.
+CLIENT_FIELDS = (
+    "event", "metric", "population", "location", "figure", "as_of", "claimant", "source",
+    "url", "quote", "published_at", "cites", "note",
+)  # fmt: skip
+
+
+def normalise(text: str | None) -> str:
+    """The comparison key of a claimant or location: case- and space-insensitive."""
+    return " ".join((text or "").casefold().split())
+
+
+def to_figure(value: FigureIn, tolerance: float) -> Figure:
+    """The normalised figure of a text or structured figure; InvalidFigure names `figure`."""
+    if isinstance(value, FigureValue):
+        return figure_from_parts(value=value.value, qualifier=value.qualifier, tolerance=tolerance)
+    if isinstance(value, FigureBounds):
+        return figure_from_parts(low=value.low, high=value.high, point=value.point)
+    return parse_figure(value, tolerance=tolerance)
+
+
+def _set_fields(session: Session, row: models.Claim, fields: dict[str, Any], tolerance: float) -> None:
+    """Apply client fields to a row, resolving names; InvalidInput names the field at fault."""
+    for name, value in fields.items():
+        _SETTERS[name](session, row, value, tolerance)
+
+
+def _set_event(session: Session, row: models.Claim, slug: str, _: float) -> None:
+    row.event = repository.get_event(session, slug, field="event")
+
+
+def _set_metric(session: Session, row: models.Claim, name: str, _: float) -> None:
+    row.metric = repository.get_metric(session, name, field="metric")
+
+
+def _set_population(session: Session, row: models.Claim, name: str, _: float) -> None:
+    row.population = repository.get_population(session, name, field="population")
+
+
+def _set_source(session: Session, row: models.Claim, slug: str, _: float) -> None:
+    row.source = repository.get_source(session, slug, field="source")
+
+
+def _set_location(_: Session, row: models.Claim, location: str | None, __: float) -> None:
+    row.location, row.location_key = location, normalise(location)
+
+
+def _set_claimant(_: Session, row: models.Claim, claimant: str, __: float) -> None:
+    row.claimant, row.claimant_key = claimant, normalise(claimant)
+
+
+def _set_figure(_: Session, row: models.Claim, value: FigureIn, tolerance: float) -> None:
+    figure = _named(lambda: to_figure(value, tolerance), "figure")
+    row.figure_text, row.qualifier = figure.text, figure.qualifier.value
+    row.low, row.high, row.point = figure.low, figure.high, figure.point
+
+
+def _set_cites(session: Session, row: models.Claim, claim_id: str | None, _: float) -> None:
+    if claim_id is None:
+        row.cites_id = None
+        return
+    cited = repository.get_claim(session, claim_id, field="cites")
+    while cited is not None:  # a claim cannot relay itself, even through others
+        if row.id is not None and cited.id == row.id:
+            raise InvalidInput("A claim cannot cite itself.", field="cites")
+        cited = session.get(models.Claim, cited.cites_id) if cited.cites_id else None
+    row.cites_id = int(claim_id)
+
+
+def _set_plain(name: str) -> Any:
+    def setter(_: Session, row: models.Claim, value: Any, __: float) -> None:
+        setattr(row, name, str(value) if name == "url" and value is not None else value)
+
+    return setter
+
+
+_SETTERS = {
+    "event": _set_event,
+    "metric": _set_metric,
+    "population": _set_population,
+    "source": _set_source,
+    "location": _set_location,
+    "claimant": _set_claimant,
+    "figure": _set_figure,
+    "cites": _set_cites,
+    **{name: _set_plain(name) for name in ("as_of", "url", "quote", "published_at", "note")},
+}
+
+
+def _named(make: Any, field: str) -> Any:
+    try:
+        return make()
+    except InvalidInput as error:
+        error.field = field
+        raise
+
+
+def record_claim(session: Session, body: ClaimCreate, actor: str, tolerance: float) -> Snapshot:
+    """Record a new claim, its first revision and the conflicts it raises, atomically."""
+    begin_write(session)
+    fields = body.model_dump(exclude_unset=True)
+    fields["figure"] = body.figure
+    fields.setdefault("population", body.population)
+    if body.as_of is None:
+        fields["as_of"] = (body.published_at.date() if body.published_at else date.today())
+    now = utcnow()
+    row = models.Claim(status="active", disputed=False, created_at=now, updated_at=now)
+    _set_location(session, row, None, tolerance)
+    _set_fields(session, row, fields, tolerance)
+    _lock(session, row)
+    session.add(row)
+    session.flush()
+    after = repository.snapshot(row)
+    _add_revision(session, row, actor, None, {k: after[k] for k in CLIENT_FIELDS}, now)
+    detection.reevaluate(session, row, now)
+    session.commit()
+    return after
+
+
+def update_claim(
+    session: Session,
+    claim_id: str,
+    body: ClaimUpdate,
+    if_match: str | None,
+    actor: str,
+    tolerance: float,
+) -> Snapshot:
+    """Apply a correction as a new version; If-Match must name the current version."""
+    if if_match is None:
+        raise PreconditionRequired('Send If-Match: "<version>" with the ETag you last read.')
+    begin_write(session)
+    row = repository.get_claim(session, claim_id)
+    old_event = row.event_id
+    _lock(session, row)
+    _check_version(row, if_match)
+    before = repository.snapshot(row)
+    fields = body.model_dump(exclude_unset=True, exclude={"reason"})
+    if "figure" in fields:
+        fields["figure"] = body.figure
+    _set_fields(session, row, fields, tolerance)
+    _lock(session, row, old_event)
+    return _commit_change(session, row, before, actor, body.reason)
+
+
+def retract_claim(session: Session, claim_id: str, body: RetractBody, actor: str) -> Snapshot:
+    """Mark a claim retracted (it stays readable forever); a second retraction is refused."""
+    begin_write(session)
+    row = repository.get_claim(session, claim_id)
+    _lock(session, row)
+    if row.status == "retracted":
+        raise StateConflict(f"Claim {claim_id} is already retracted.")
+    before = repository.snapshot(row)
+    row.status = "retracted"
+    retracted_at = body.retracted_at or utcnow()
+    row.retraction = {
+        "reason": body.reason,
+        "url": str(body.url) if body.url else None,
+        "retracted_at": retracted_at.isoformat(),
+    }
+    return _commit_change(session, row, before, actor, body.reason)
+
+
+def open_dispute(
+    session: Session, claim_id: str, body: DisputeCreate, actor: str
+) -> models.Dispute:
+    """Record a party's objection; the claim is disputed while any dispute is open."""
+    begin_write(session)
+    row = repository.get_claim(session, claim_id)
+    _lock(session, row)
+    before = repository.snapshot(row)
+    dispute = models.Dispute(
+        claim_id=row.id, by=body.by, reason=body.reason, url=str(body.url) if body.url else None
+    )
+    session.add(dispute)
+    row.disputed = True
+    _commit_change(session, row, before, actor, f"Disputed by {body.by}: {body.reason}")
+    return dispute
+
+
+def close_dispute(
+    session: Session, claim_id: str, dispute_id: str, body: DisputeClose, actor: str
+) -> models.Dispute:
+    """Close an open dispute; the claim stays disputed while others are open."""
+    begin_write(session)
+    row = repository.get_claim(session, claim_id)
+    _lock(session, row)
+    dispute = repository.get_dispute(session, row.id, dispute_id)
+    if dispute.closed_at is not None:
+        raise StateConflict(f"Dispute {dispute_id} is already closed.")
+    before = repository.snapshot(row)
+    dispute.closed_at, dispute.close_note = utcnow(), body.note
+    session.flush()
+    row.disputed = any(d.closed_at is None for d in repository.disputes_of(session, {row.id}))
+    reason = f"Dispute {dispute_id} by {dispute.by} closed" + (f": {body.note}" if body.note else "")
+    _commit_change(session, row, before, actor, reason)
+    return dispute
+
+
+def _check_version(row: models.Claim, if_match: str) -> None:
+    tags = [tag.strip().removeprefix("W/").strip('"') for tag in if_match.split(",")]
+    if "*" not in tags and str(row.version) not in tags:
+        raise StaleVersion(
+            f"Claim {row.id} is at version {row.version}; re-read it and apply your change again."
+        )
+
+
+def _lock(session: Session, row: models.Claim, *other_events: int) -> None:
+    events = {row.event.id, *other_events}
+    if row.cites_id:
+        events.add(session.get(models.Claim, row.cites_id).event_id)  # type: ignore[union-attr]
+    repository.lock_events(session, events)
+    # Read the row again under the lock: another writer may have changed it meanwhile.
+    session.refresh(row)
+
+
+def _commit_change(
+    session: Session, row: models.Claim, before: Snapshot, actor: str, reason: str
+) -> Snapshot:
+    now = utcnow()
+    row.updated_at = now
+    session.flush()  # bumps the version, or fails if another writer bumped it first
+    after = repository.snapshot(row)
+    changes = {
+        k: {"from": before[k], "to": after[k]}
+        for k in (*CLIENT_FIELDS, "status", "disputed", "retraction")
+        if before[k] != after[k]
+    }
+    _add_revision(session, row, actor, reason, changes, now)
+    detection.reevaluate(session, row, now)
+    session.commit()
+    return after
+
+
+def _add_revision(
+    session: Session,
+    row: models.Claim,
+    actor: str,
+    reason: str | None,
+    changes: dict[str, Any],
+    now: datetime,
+) -> None:
+    session.add(
+        models.ClaimRevision(
+            claim_id=row.id,
+            version=row.version,
+            recorded_at=now,
+            actor=actor,
+            reason=reason,
+            changes=changes,
+            snapshot=repository.snapshot(row),
+        )
+    )
+
+
+def read_claim(session: Session, claim_id: str, as_of: datetime | None = None) -> Snapshot:
+    """The claim now, or as the ledger knew it at `as_of` (NotFound before it was recorded)."""
+    row = repository.get_claim(session, claim_id)
+    if as_of is None:
+        return with_successors(session, [row])[0]
+    revisions = repository.revisions_at(session, as_of, models.Claim.id == row.id)
+    if not revisions:
+        raise NotFound(f"Claim {claim_id} was not recorded yet at {as_of.isoformat()}.")
+    return _successors_at(session, [revisions[0].snapshot], row, as_of)[0]
+
+
+def list_claims(
+    session: Session, filters: dict[str, str | None], after: int, limit: int
+) -> tuple[list[Snapshot], bool]:
+    """A page of claims by id, and whether more follow."""
+    if filters.get("claimant") is not None:
+        filters["claimant_key"] = normalise(filters.pop("claimant"))
+    filters.pop("claimant", None)
+    where = repository.claim_filters(session, **filters)
+    rows = repository.page(session, models.Claim, after, limit, *where)
+    return with_successors(session, rows[:limit]), len(rows) > limit
+
+
+def list_disputes(session: Session, claim_id: str) -> list[models.Dispute]:
+    return repository.disputes_of(session, {repository.get_claim(session, claim_id).id})
+
+
+def list_revisions(session: Session, claim_id: str) -> list[models.ClaimRevision]:
+    """Every version of the claim, oldest first."""
+    return repository.revisions(session, repository.get_claim(session, claim_id).id)
+
+
+def with_successors(session: Session, rows: list[models.Claim]) -> list[Snapshot]:
+    """Snapshots of `rows` with superseded_by, decided among the same claimants' claims."""
+    peers = detection.current_facts(session, repository.same_claimant_claims(session, rows))
+    successors = superseded_by(peers)
+    return [{**repository.snapshot(r), "superseded_by": successors.get(str(r.id))} for r in rows]
+
+
+def _successors_at(
+    session: Session, snaps: list[Snapshot], row: models.Claim, moment: datetime
+) -> list[Snapshot]:
+    c = models.Claim
+    peer_revisions = repository.revisions_at(
+        session,
+        moment,
+        c.event_id == row.event_id,
+        c.metric_id == row.metric_id,
+        c.claimant_key.in_({normalise(s["claimant"]) for s in snaps}),
+    )
+    peers = detection.facts_of_snapshots(session, [r.snapshot for r in peer_revisions])
+    successors = superseded_by(peers)
+    return [{**s, "superseded_by": successors.get(s["id"])} for s in snaps]

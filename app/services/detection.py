@@ -1,0 +1,109 @@
+"""Keeps the stored conflicts equal to what the rules of app.domain.conflicts find."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import models, repository
+from app.domain.conflicts import find_conflicts
+from app.domain.model import ClaimFacts, Figure, Finding, MetricKind, Qualifier
+from app.services.resources import population_tree
+
+
+def ancestors(tree: dict[str, str | None], name: str) -> tuple[str, ...]:
+    """The populations `name` is a strict part of, nearest first."""
+    chain: list[str] = []
+    parent = tree.get(name)
+    while parent is not None and parent not in chain:
+        chain.append(parent)
+        parent = tree.get(parent)
+    return tuple(chain)
+
+
+def facts(
+    snap: dict[str, Any],
+    kinds: dict[str, str],
+    tree: dict[str, str | None],
+    disputes: list[int],
+) -> ClaimFacts:
+    """The facts conflict rules need, from a claim's snapshot (current or historical)."""
+    figure = snap["figure"]
+    return ClaimFacts(
+        id=snap["id"],
+        event=snap["event"],
+        metric=snap["metric"],
+        metric_kind=MetricKind(kinds[snap["metric"]]),
+        population=snap["population"],
+        population_ancestors=ancestors(tree, snap["population"]),
+        location_key=" ".join((snap["location"] or "").casefold().split()),
+        figure=Figure(
+            figure["text"], figure["low"], figure["high"], figure["point"], Qualifier(figure["qualifier"])
+        ),
+        as_of=date.fromisoformat(snap["as_of"]),
+        claimant=snap["claimant"],
+        claimant_key=" ".join(snap["claimant"].casefold().split()),
+        recorded_at=datetime.fromisoformat(snap["created_at"]),
+        retracted=snap["status"] == "retracted",
+        cites=snap["cites"],
+        open_disputes=tuple(str(d) for d in disputes),
+    )
+
+
+def current_facts(session: Session, rows: list[models.Claim]) -> list[ClaimFacts]:
+    """Facts of claims as they stand now."""
+    tree = population_tree(session)
+    disputes = repository.open_dispute_ids(session, {r.id for r in rows})
+    kinds = {r.metric.name: r.metric.kind for r in rows}
+    return [facts(repository.snapshot(r), kinds, tree, disputes.get(r.id, [])) for r in rows]
+
+
+def facts_of_snapshots(session: Session, snaps: list[dict[str, Any]]) -> list[ClaimFacts]:
+    """Facts of historical snapshots; their open disputes are not needed (conflicts are stored)."""
+    kinds = {m.name: m.kind for m in repository.all_metrics(session)}
+    tree = population_tree(session)
+    return [facts(s, kinds, tree, []) for s in snaps]
+
+
+def reevaluate(session: Session, row: models.Claim, now: datetime) -> None:
+    """Open, keep or clear the conflicts that involve `row`, which just changed."""
+    session.flush()
+    scope = repository.detection_scope(session, row)
+    findings = {f.key: f for f in find_conflicts(current_facts(session, scope), involving=str(row.id))}
+    by_id = {str(r.id): r for r in scope}
+    for conflict in repository.live_conflicts_of(session, row.id):
+        finding = findings.pop(conflict.key, None)
+        if finding is None and conflict.status == "open":
+            conflict.status, conflict.closed_at = "cleared", now
+        elif finding is not None and conflict.status == "open":
+            _describe(conflict, finding)
+    for finding in findings.values():
+        session.add(_new_conflict(finding, by_id, now))
+    session.flush()
+
+
+def _new_conflict(finding: Finding, claims: dict[str, models.Claim], now: datetime) -> models.Conflict:
+    first = claims[finding.claims[0]]
+    conflict = models.Conflict(
+        key=finding.key,
+        kind=finding.kind.value,
+        event_id=first.event_id,
+        metric_id=first.metric_id,
+        population_id=first.population_id,
+        location=first.location,
+        claim_a_id=int(finding.claims[0]),
+        claim_b_id=int(finding.claims[1]) if len(finding.claims) > 1 else None,
+        dispute_id=int(finding.dispute) if finding.dispute else None,
+        status="open",
+        opened_at=now,
+    )
+    _describe(conflict, finding)
+    return conflict
+
+
+def _describe(conflict: models.Conflict, finding: Finding) -> None:
+    conflict.detail = finding.detail
+    conflict.gap_absolute = finding.gap.absolute if finding.gap else None
+    conflict.gap_relative = finding.gap.relative if finding.gap else None
