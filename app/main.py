@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from app.api import claims, keys, ops, resources
+from app.api import claims, conflicts, keys, ops, reports, resources
 from app.api.errors import install_error_handlers
+from app.api.idempotency import Idempotency
 from app.api.middleware import RequestContext
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
@@ -33,9 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    for module in (ops, resources, claims, keys):
+    for module in (ops, resources, claims, conflicts, reports, keys):
         app.include_router(module.router)
     install_error_handlers(app)
+    app.add_middleware(Idempotency)
     app.add_middleware(
         RequestContext,
         max_in_flight=settings.max_in_flight,

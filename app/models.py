@@ -209,6 +209,10 @@ class Conflict(Base):
     resolution_note: Mapped[str | None] = mapped_column(Text)
     resolved_by: Mapped[str | None] = mapped_column(String(100))
 
+    event: Mapped[Event] = relationship(lazy="joined", innerjoin=True)
+    metric: Mapped[Metric] = relationship(lazy="joined", innerjoin=True)
+    population: Mapped[Population] = relationship(lazy="joined", innerjoin=True)
+
 
 class IdempotencyRecord(Base):
     """The first response to a POST with an Idempotency-Key, replayed to retries."""

@@ -86,8 +86,9 @@ def lock_events(session: Session, event_ids: set[int]) -> None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    for event_id in sorted(event_ids):
-        session.execute(select(func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, event_id)))
+    with session.no_autoflush:  # a flush here would bump a changed claim's version twice
+        for event_id in sorted(event_ids):
+            session.execute(select(func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, event_id)))
 
 
 EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
@@ -238,3 +239,67 @@ def snapshot(row: models.Claim) -> Snapshot:
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }
+
+
+def conflict_view(row: models.Conflict) -> dict[str, Any]:
+    """A stored conflict as clients see it."""
+    claims = [str(row.claim_a_id)] + ([str(row.claim_b_id)] if row.claim_b_id else [])
+    gap = None
+    if row.gap_absolute is not None:
+        gap = {"absolute": row.gap_absolute, "relative": row.gap_relative}
+    return {
+        "id": str(row.id),
+        "kind": row.kind,
+        "claims": claims,
+        "event": row.event.slug,
+        "metric": row.metric.name,
+        "population": row.population.name,
+        "location": row.location,
+        "dispute": str(row.dispute_id) if row.dispute_id else None,
+        "detail": row.detail,
+        "gap": gap,
+        "status": row.status,
+        "opened_at": row.opened_at,
+        "closed_at": row.closed_at,
+        "resolution_note": row.resolution_note,
+        "resolved_by": row.resolved_by,
+    }
+
+
+def get_conflict(session: Session, conflict_id: str) -> models.Conflict:
+    row = session.get(models.Conflict, int(conflict_id)) if conflict_id.isdigit() and len(conflict_id) < 19 else None
+    return _found(row, "conflict", conflict_id, None)
+
+
+def conflict_filters(
+    session: Session,
+    *,
+    event: str | None = None,
+    metric: str | None = None,
+    kind: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    k = models.Conflict
+    where: list[ColumnElement[bool]] = []
+    if event is not None:
+        where.append(k.event_id == get_event(session, event, field="event").id)
+    if metric is not None:
+        where.append(k.metric_id == get_metric(session, metric, field="metric").id)
+    if kind is not None:
+        where.append(k.kind == kind)
+    if status is not None:
+        where.append(k.status == status)
+    if since is not None:
+        where.append(k.opened_at >= since)
+    return where
+
+
+def conflicts_where(session: Session, *where: ColumnElement[bool]) -> list[models.Conflict]:
+    k = models.Conflict
+    return list(session.scalars(select(k).where(*where).order_by(k.id)))
+
+
+def event_claims(session: Session, event_id: int) -> list[models.Claim]:
+    c = models.Claim
+    return list(session.scalars(select(c).where(c.event_id == event_id).order_by(c.id)))

@@ -17,7 +17,7 @@ from pydantic import (
     Tag,
 )
 
-from app.domain.model import MAX_COUNT, MetricKind, Qualifier
+from app.domain.model import MAX_COUNT, ConflictKind, MetricKind, Qualifier
 from app.services.keys import Role
 
 T = TypeVar("T")
@@ -301,3 +301,73 @@ class DisputeRead(Output):
     created_at: datetime
     closed_at: datetime | None
     close_note: str | None
+
+
+class GapRead(BaseModel):
+    absolute: int
+    relative: float
+
+
+class ConflictRead(BaseModel):
+    id: str
+    kind: ConflictKind
+    claims: list[str]
+    event: str
+    metric: str
+    population: str
+    location: str | None
+    dispute: str | None
+    detail: str
+    gap: GapRead | None
+    status: Literal["open", "cleared", "resolved"]
+    opened_at: datetime
+    closed_at: datetime | None
+    resolution_note: str | None
+    resolved_by: str | None
+
+
+class ResolveBody(Input):
+    note: Reason
+
+
+class Interval(BaseModel):
+    low: int
+    high: int | None
+
+
+class LatestClaim(BaseModel):
+    claimant: str
+    claim: str
+    figure: FigureOut
+    as_of: date
+
+
+class ReportGroup(BaseModel):
+    metric: str
+    population: str
+    location: str | None
+    kind: MetricKind
+    unit: str
+    claims: list[ClaimRead]
+    latest_by_claimant: list[LatestClaim]
+    range: Interval | None
+    consensus: Interval | None
+    independent_origins: int
+    conflicts: list[ConflictRead]
+
+
+class EventReport(BaseModel):
+    event: str
+    as_of: datetime | None
+    generated_at: datetime
+    groups: list[ReportGroup]
+    open_conflicts: dict[str, int]
+
+
+class Discrepancy(BaseModel):
+    event: str
+    metric: str
+    population: str
+    location: str | None
+    largest_gap: GapRead | None
+    conflicts: list[ConflictRead]

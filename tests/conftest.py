@@ -97,3 +97,43 @@ def new_key(client: TestClient, role: str) -> dict[str, str]:
     response = client.post("/v1/keys", json={"name": f"{role}-key", "role": role})
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['key']}"}
+
+
+@pytest.fixture
+def live_url(settings: Settings) -> Iterator[str]:
+    """The app served by a real uvicorn server in this process, for concurrent clients."""
+    import threading
+
+    import uvicorn
+
+    from tests.pgcluster import free_port
+
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def seed(client: TestClient) -> None:
+    """An event and a source for claims to refer to."""
+    assert client.post("/v1/events", json={"slug": "quake", "title": "Earthquake"}).status_code == 201
+    assert client.post("/v1/sources", json={"slug": "wire", "name": "Wire", "kind": "news_agency"}).status_code == 201
+
+
+def claim_body(**fields: object) -> dict[str, object]:
+    """A valid claim body, with `fields` replacing or adding to the defaults."""
+    body: dict[str, object] = {
+        "event": "quake",
+        "metric": "deaths",
+        "figure": "at least 10",
+        "claimant": "Civil Defence",
+        "source": "wire",
+        "as_of": "2023-02-07",
+    }
+    return body | fields

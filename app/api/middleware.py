@@ -18,17 +18,24 @@ LATENCY = Histogram("tally_http_request_seconds", "HTTP request latency", ["meth
 SHED = Counter("tally_http_shed_total", "Requests refused with 503 because of overload")
 
 
-def problem_message(status: int, title: str, detail: str) -> bytes:
+def problem_message(status: int, title: str, detail: str, field: str | None = None) -> bytes:
     body = {"type": f"https://tally.dev/problems/{status}", "title": title}
-    return json.dumps({**body, "status": status, "detail": detail, "errors": []}).encode()
+    errors = [{"field": field, "detail": detail}] if field else []
+    return json.dumps({**body, "status": status, "detail": detail, "errors": errors}).encode()
 
 
 async def send_problem(
-    send: Send, status: int, title: str, detail: str, headers: list[tuple[bytes, bytes]] = []
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    field: str | None = None,
 ) -> None:
-    body = problem_message(status, title, detail)
+    """Answer with a problem+json response straight from middleware."""
+    body = problem_message(status, title, detail, field)
     head = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": status, "headers": head + headers})
+    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from app import models, repository
@@ -143,7 +144,7 @@ def record_claim(session: Session, body: ClaimCreate, actor: str, tolerance: flo
     row = models.Claim(status="active", disputed=False, created_at=now, updated_at=now)
     _set_location(session, row, None, tolerance)
     _set_fields(session, row, fields, tolerance)
-    _lock(session, row)
+    _lock(session, row, refresh=False)
     session.add(row)
     session.flush()
     after = repository.snapshot(row)
@@ -166,7 +167,6 @@ def update_claim(
         raise PreconditionRequired('Send If-Match: "<version>" with the ETag you last read.')
     begin_write(session)
     row = repository.get_claim(session, claim_id)
-    old_event = row.event_id
     _lock(session, row)
     _check_version(row, if_match)
     before = repository.snapshot(row)
@@ -174,7 +174,7 @@ def update_claim(
     if "figure" in fields:
         fields["figure"] = body.figure
     _set_fields(session, row, fields, tolerance)
-    _lock(session, row, old_event)
+    _lock(session, row, refresh=False)  # the event or cited claim may have changed
     return _commit_change(session, row, before, actor, body.reason)
 
 
@@ -240,13 +240,15 @@ def _check_version(row: models.Claim, if_match: str) -> None:
         )
 
 
-def _lock(session: Session, row: models.Claim, *other_events: int) -> None:
-    events = {row.event.id, *other_events}
+def _lock(session: Session, row: models.Claim, *, refresh: bool = True) -> None:
+    """Lock the events the change touches (its own, its cited claim's), then re-read the row."""
+    events = {row.event.id}
     if row.cites_id:
         events.add(session.get(models.Claim, row.cites_id).event_id)  # type: ignore[union-attr]
     repository.lock_events(session, events)
-    # Read the row again under the lock: another writer may have changed it meanwhile.
-    session.refresh(row)
+    if refresh and inspect(row).persistent:
+        # Read the row again under the lock: another writer may have changed it meanwhile.
+        session.refresh(row)
 
 
 def _commit_change(

@@ -1,0 +1,111 @@
+"""Idempotency-Key on every POST: a retry with the same key and body gets the first response."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.middleware import send_problem
+from app.services.idempotency import Stored, claim_key, read_stored, store_response
+
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
+REPLAYED_HEADERS = ("content-type", "etag", "location")
+
+
+class Idempotency:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", []))
+        key = headers.get(b"idempotency-key")
+        auth = headers.get(b"authorization")
+        if scope["type"] != "http" or scope["method"] != "POST" or key is None or auth is None:
+            return await self.app(scope, receive, send)
+        text = key.decode("latin-1")
+        if not KEY_PATTERN.match(text):
+            detail = "Idempotency-Key must be 1 to 200 visible ASCII characters."
+            return await send_problem(send, 422, "Unprocessable content", detail, field="Idempotency-Key")
+        body = await _read_body(receive)
+        owner = hashlib.sha256(auth).hexdigest()  # scoped to the API key, which is never stored
+        await self._handle(scope, send, body, owner, text)
+
+    async def _handle(self, scope: Scope, send: Send, body: bytes, owner: str, key: str) -> None:
+        state = scope["app"].state
+        factory, settings = state.sessionmaker, state.settings
+        fingerprint = hashlib.sha256(
+            b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
+        ).hexdigest()
+        ttl = timedelta(hours=settings.idempotency_ttl_hours)
+        outcome = await anyio.to_thread.run_sync(claim_key, factory, owner, key, fingerprint, ttl)
+        if outcome == "pending":
+            outcome = await _wait_for(factory, owner, key, settings.db_timeout_seconds)
+        if isinstance(outcome, Stored):
+            return await _replay(send, outcome)
+        if outcome == "mismatch":
+            detail = "This Idempotency-Key was used with a different request body."
+            return await send_problem(send, 422, "Unprocessable content", detail, field="Idempotency-Key")
+        if outcome == "pending":
+            detail = "A request with this Idempotency-Key is still being handled; retry shortly."
+            return await send_problem(send, 409, "Conflict", detail, [(b"retry-after", b"1")])
+        await self._first(scope, send, body, factory, owner, key)
+
+    async def _first(self, scope: Scope, send: Send, body: bytes, factory: Any, owner: str, key: str) -> None:
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        stored = None
+        try:
+            await self.app(scope, receive, capture)
+            if start.get("status", 500) < 500:
+                stored = Stored(start["status"], _kept_headers(start), b"".join(chunks).decode())
+        finally:
+            await anyio.to_thread.run_sync(store_response, factory, owner, key, stored)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _wait_for(factory: Any, owner: str, key: str, timeout: float) -> Stored | str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await anyio.sleep(0.05)
+        stored = await anyio.to_thread.run_sync(read_stored, factory, owner, key)
+        if stored is not None:
+            return stored
+    return "pending"
+
+
+def _kept_headers(start: Message) -> dict[str, str]:
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start.get("headers", [])}
+    return {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
+
+
+async def _replay(send: Send, stored: Stored) -> None:
+    body = stored.body.encode()
+    headers = [(k.encode(), v.encode()) for k, v in stored.headers.items()]
+    headers += [(b"content-length", b"%d" % len(body)), (b"idempotent-replayed", b"true")]
+    await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,56 @@
+"""Event reports (JSON, CSV, Markdown) and the discrepancy report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter, Response
+
+from app.api import formats
+from app.api.deps import Reader
+from app.api.errors import ERROR_RESPONSES
+from app.db import SessionDep
+from app.schemas import Discrepancy, EventReport, Page
+from app.services import reports
+
+router = APIRouter(prefix="/v1", tags=["reports"], responses=ERROR_RESPONSES)
+
+FORMATS = {
+    200: {
+        "content": {"text/csv": {}, "text/markdown": {}},
+        "description": "The report, in the format asked for",
+    }
+}
+
+
+@router.get("/events/{slug}/report", response_model=EventReport, responses=FORMATS)  # type: ignore[arg-type]
+def event_report(
+    slug: str,
+    session: SessionDep,
+    _: Reader,
+    as_of: datetime | None = None,
+    format: Literal["json", "csv", "markdown"] = "json",
+) -> EventReport | Response:
+    moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
+    report = EventReport.model_validate(reports.event_report(session, slug, moment))
+    if format == "csv":
+        body = formats.report_csv(report.model_dump(mode="json"))
+        return Response(body, media_type="text/csv; charset=utf-8")
+    if format == "markdown":
+        body = formats.report_markdown(report.model_dump(mode="json"))
+        return Response(body, media_type="text/markdown; charset=utf-8")
+    return report
+
+
+@router.get("/reports/discrepancies")
+def discrepancies(
+    session: SessionDep,
+    _: Reader,
+    event: str | None = None,
+    metric: str | None = None,
+    since: datetime | None = None,
+) -> Page[Discrepancy]:
+    moment = since.replace(tzinfo=since.tzinfo or UTC) if since else None
+    found = reports.discrepancies(session, {"event": event, "metric": metric, "since": moment})
+    return Page[Discrepancy](items=[Discrepancy.model_validate(d) for d in found], next_cursor=None)

@@ -1,0 +1,33 @@
+"""Reading conflicts, and an editor's resolution of one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import models, repository
+from app.db import begin_write
+from app.domain.model import StateConflict
+from app.models import utcnow
+
+
+def list_conflicts(
+    session: Session, filters: dict[str, Any], after: int, limit: int
+) -> list[models.Conflict]:
+    where = repository.conflict_filters(session, **filters)
+    return repository.page(session, models.Conflict, after, limit, *where)
+
+
+def resolve_conflict(session: Session, conflict_id: str, note: str, actor: str) -> models.Conflict:
+    """Close an open conflict with an editor's note; it stays resolved while it holds."""
+    begin_write(session)
+    conflict = repository.get_conflict(session, conflict_id)
+    repository.lock_events(session, {conflict.event_id})
+    session.refresh(conflict)
+    if conflict.status != "open":
+        raise StateConflict(f"Conflict {conflict_id} is {conflict.status}, not open.")
+    conflict.status, conflict.closed_at = "resolved", utcnow()
+    conflict.resolution_note, conflict.resolved_by = note, actor
+    session.commit()
+    return conflict
