@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from app import models
@@ -180,15 +180,15 @@ def get_dispute(session: Session, claim_id: int, dispute_id: str) -> models.Disp
     return row
 
 
-def detection_scope(session: Session, row: models.Claim) -> list[models.Claim]:
-    """The claims whose conflicts with `row` are possible: its group, its citers, its cited."""
+def detection_scope(session: Session, rows: list[models.Claim]) -> list[models.Claim]:
+    """The claims that can conflict with `rows`: their groups, their citers, the claims they cite."""
     c = models.Claim
-    same_group = (
-        (c.event_id == row.event_id)
-        & (c.metric_id == row.metric_id)
-        & (c.location_key == row.location_key)
+    groups = {(r.event_id, r.metric_id, r.location_key) for r in rows}
+    same_group = or_(
+        *((c.event_id == e) & (c.metric_id == m) & (c.location_key == loc) for e, m, loc in groups)
     )
-    related = (c.cites_id == row.id) | (c.id == (row.cites_id or 0))
+    ids = {r.id for r in rows}
+    related = c.cites_id.in_(ids) | c.id.in_({r.cites_id for r in rows if r.cites_id})
     return list(session.scalars(select(c).where(same_group | related)))
 
 
@@ -201,10 +201,10 @@ def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, list[in
     return found
 
 
-def live_conflicts_of(session: Session, claim_id: int) -> list[models.Conflict]:
-    """Open and resolved conflicts that involve the claim."""
+def live_conflicts_of(session: Session, claim_ids: set[int]) -> list[models.Conflict]:
+    """Open and resolved conflicts that involve any of the claims."""
     k = models.Conflict
-    involves = (k.claim_a_id == claim_id) | (k.claim_b_id == claim_id)
+    involves = k.claim_a_id.in_(claim_ids) | k.claim_b_id.in_(claim_ids)
     return list(session.scalars(select(k).where(involves, k.status.in_(("open", "resolved")))))
 
 

@@ -149,7 +149,7 @@ def record_claim(session: Session, body: ClaimCreate, actor: str, tolerance: flo
     session.flush()
     after = repository.snapshot(row)
     _add_revision(session, row, actor, None, {k: after[k] for k in CLIENT_FIELDS}, now)
-    detection.reevaluate(session, row, now)
+    detection.reevaluate(session, [row], now)
     session.commit()
     return after
 
@@ -264,7 +264,7 @@ def _commit_change(
         if before[k] != after[k]
     }
     _add_revision(session, row, actor, reason, changes, now)
-    detection.reevaluate(session, row, now)
+    detection.reevaluate(session, [row], now)
     session.commit()
     return after
 

@@ -67,13 +67,20 @@ def facts_of_snapshots(session: Session, snaps: list[dict[str, Any]]) -> list[Cl
     return [facts(s, kinds, tree, []) for s in snaps]
 
 
-def reevaluate(session: Session, row: models.Claim, now: datetime) -> None:
-    """Open, keep or clear the conflicts that involve `row`, which just changed."""
+def reevaluate(session: Session, rows: list[models.Claim], now: datetime) -> None:
+    """Open, keep or clear the conflicts that involve `rows`, which just changed.
+
+    A change to a claim can only alter the conflicts that include it, so only those are
+    re-evaluated: the cost follows the size of the claims' groups, not of the ledger.
+    """
     session.flush()
-    scope = repository.detection_scope(session, row)
-    findings = {f.key: f for f in find_conflicts(current_facts(session, scope), involving=str(row.id))}
+    scope = repository.detection_scope(session, rows)
+    scope_facts = current_facts(session, scope)
+    findings = {
+        f.key: f for row in rows for f in find_conflicts(scope_facts, involving=str(row.id))
+    }
     by_id = {str(r.id): r for r in scope}
-    for conflict in repository.live_conflicts_of(session, row.id):
+    for conflict in repository.live_conflicts_of(session, {r.id for r in rows}):
         finding = findings.pop(conflict.key, None)
         if finding is None and conflict.status == "open":
             conflict.status, conflict.closed_at = "cleared", now
