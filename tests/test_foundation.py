@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from app.config import Settings
+from app.main import create_app
 
 
 def test_health_and_readiness(client: TestClient) -> None:
@@ -17,3 +25,125 @@ def test_builtin_metrics_and_populations(client: TestClient) -> None:
     assert len(metrics) == 9
     tree = {p["name"]: p["parent"] for p in client.get("/v1/populations").json()["items"]}
     assert tree == {"all": None, "civilians": "all", "security_forces": "all", "children": "civilians"}
+
+
+def test_migrations_and_models_agree(database_url: str) -> None:
+    """Autogenerate finds nothing to do on a database migrated by alembic."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.config import Settings
+    from app.db import Base, make_engine
+
+    engine = make_engine(Settings(database_url=database_url))
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def test_readyz_reports_unmigrated_database(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "migrate" in response.json()["detail"]
+
+
+def test_resources_create_read_update_list(client: TestClient) -> None:
+    event = {"slug": "floods-2024", "title": "Floods", "location": "Valencia", "started_on": "2024-10-29"}
+    assert client.post("/v1/events", json=event).status_code == 201
+    assert client.post("/v1/events", json=event).status_code == 409
+    changed = client.patch("/v1/events/floods-2024", json={"title": "Valencia floods"}).json()
+    assert (changed["title"], changed["location"]) == ("Valencia floods", "Valencia")
+    source = {"slug": "efe", "name": "EFE", "kind": "news_agency", "url": "https://efe.com"}
+    assert client.post("/v1/sources", json=source).json()["url"] == "https://efe.com/"
+    assert client.get("/v1/sources/efe").json()["kind"] == "news_agency"
+    metric = {"name": "buildings_destroyed", "kind": "cumulative", "unit": "buildings"}
+    assert client.post("/v1/metrics", json=metric).status_code == 201
+    assert client.get("/v1/metrics/buildings_destroyed").json()["unit"] == "buildings"
+    population = {"name": "journalists", "parent": "civilians"}
+    assert client.post("/v1/populations", json=population).json()["parent"] == "civilians"
+    orphan = client.post("/v1/populations", json={"name": "x", "parent": "nope"})
+    assert orphan.status_code == 422 and orphan.json()["errors"][0]["field"] == "parent"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/events", {"slug": "Bad Slug", "title": "t"}, "slug"),
+        ("/v1/events", {"slug": "ok", "title": ""}, "title"),
+        ("/v1/events", {"slug": "ok", "title": "t", "started_on": "2024-13-01"}, "started_on"),
+        ("/v1/sources", {"slug": "ok", "name": "n", "kind": "blog"}, "kind"),
+        ("/v1/sources", {"slug": "ok", "name": "n", "url": "ftp://x"}, "url"),
+        ("/v1/metrics", {"name": "m", "kind": "flow"}, "kind"),
+        ("/v1/keys", {"name": "n", "role": "root"}, "role"),
+    ],
+)
+def test_bad_resources_are_422_naming_the_field(
+    client: TestClient, path: str, body: dict[str, object], field: str
+) -> None:
+    before = client.get(path).json()["items"]
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert client.get(path).json()["items"] == before
+
+
+def test_every_error_is_problem_json(client: TestClient) -> None:
+    cases = [
+        client.get("/nowhere"),
+        client.put("/v1/events"),
+        client.get("/v1/events/unknown"),
+        client.post("/v1/events", content=b"{not json", headers={"content-type": "application/json"}),
+        client.post("/v1/events", content=b"x" * 2_000_000, headers={"content-type": "application/json"}),
+        client.get("/v1/events", headers={"Authorization": "Bearer wrong"}),
+    ]
+    assert [r.status_code for r in cases] == [404, 405, 404, 400, 413, 401]
+    for response in cases:
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert {"type", "title", "status", "detail"} <= problem.keys()
+        assert problem["status"] == response.status_code
+
+
+def test_oversized_chunked_body_is_413(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 50_000
+
+    response = client.post("/v1/events", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert client.get("/v1/events").json()["items"] == []
+
+
+def test_keys_are_shown_once_stored_hashed_and_revocable(client: TestClient, database_url: str) -> None:
+    created = client.post("/v1/keys", json={"name": "desk", "role": "reader"}).json()
+    key = created["key"]
+    listed = client.get("/v1/keys").json()["items"]
+    assert all("key" not in k for k in listed)
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        stored = [row[0] for row in conn.execute(text("SELECT key_hash FROM api_key"))]
+    engine.dispose()
+    assert key not in stored and len(stored) == 1
+    reader = {"Authorization": f"Bearer {key}"}
+    assert client.get("/v1/events", headers=reader).status_code == 200
+    assert client.delete(f"/v1/keys/{created['id']}").json()["revoked_at"] is not None
+    assert client.get("/v1/events", headers=reader).status_code == 401
+
+
+def test_metrics_and_request_ids(client: TestClient) -> None:
+    response = client.get("/healthz", headers={"X-Request-ID": "abc"})
+    assert response.headers["x-request-id"] == "abc"
+    assert client.get("/healthz").headers["x-request-id"]
+    metrics = client.get("/metrics", headers={"Authorization": ""}).text
+    assert 'tally_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics
+
+
+def test_docs_and_openapi_need_no_key(client: TestClient) -> None:
+    anonymous = {"Authorization": ""}
+    assert client.get("/openapi.json", headers=anonymous).status_code == 200
+    assert client.get("/docs", headers=anonymous).status_code == 200
+    assert client.get("/healthz", headers=anonymous).status_code == 200

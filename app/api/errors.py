@@ -13,7 +13,6 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
-from app.api.middleware import TooLarge
 from app.domain import model as d
 
 log = structlog.get_logger()
@@ -117,10 +116,6 @@ def _overloaded(_: Request, exc: Exception) -> JSONResponse:
     return problem(503, "The database is busy; retry shortly.", headers={"Retry-After": "1"})
 
 
-def _too_large(_: Request, exc: Exception) -> JSONResponse:
-    return problem(413, str(exc))
-
-
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem(500, "An unexpected error occurred; it has been logged.")
@@ -131,7 +126,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(d.DomainError, _domain)
     app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(TooLarge, _too_large)
     app.add_exception_handler(PoolTimeout, _overloaded)
     app.add_exception_handler(OperationalError, _overloaded)
     app.add_exception_handler(Exception, _unexpected)

@@ -39,10 +39,6 @@ async def send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
-class TooLarge(Exception):
-    pass
-
-
 class RequestContext:
     """Tags each request with an id, logs and measures it, and sheds load past a limit."""
 
@@ -78,33 +74,30 @@ class RequestContext:
             await send(message)
 
         try:
-            if int(headers.get(b"content-length", b"0") or 0) > self.max_body_bytes and not _is_bulk(scope):
+            if _is_bulk(scope):  # the bulk endpoint streams its body and enforces its own limit
+                return await self.app(scope, receive, send_with_id)
+            body = await self._read_limited(receive)
+            if body is None:
                 status[0] = 413
-                return await send_problem(send_with_id, 413, "Content too large", self._too_large())
-            await self.app(scope, self._limited(scope, receive), send_with_id)
-        except TooLarge:
-            status[0] = 413
-            await send_problem(send_with_id, 413, "Content too large", self._too_large())
+                detail = f"The request body is larger than {self.max_body_bytes} bytes."
+                return await send_problem(send_with_id, 413, "Content too large", detail)
+            await self.app(scope, _replay(body, receive), send_with_id)
         finally:
             self._record(scope, status[0], time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
 
-    def _too_large(self) -> str:
-        return f"The request body is larger than {self.max_body_bytes} bytes."
-
-    def _limited(self, scope: Scope, receive: Receive) -> Receive:
-        if _is_bulk(scope):
-            return receive  # the bulk endpoint enforces its own, larger limit
-        seen = [0]
-
-        async def counting() -> Message:
+    async def _read_limited(self, receive: Receive) -> bytes | None:
+        """The whole request body, or None once it passes the limit."""
+        chunks, size = [], 0
+        while True:
             message = await receive()
-            seen[0] += len(message.get("body", b""))
-            if seen[0] > self.max_body_bytes:
-                raise TooLarge(self._too_large())
-            return message
-
-        return counting
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route: Any = scope.get("route")
@@ -113,6 +106,19 @@ class RequestContext:
         LATENCY.labels(scope["method"], name).observe(seconds)
         log.info("request", method=scope["method"], path=scope["path"], route=name,
                  status=status, ms=round(seconds * 1000, 1))
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The buffered body first, then the client's own messages (a disconnect, say)."""
+    sent = [False]
+
+    async def replay() -> Message:
+        if sent[0]:
+            return await receive()
+        sent[0] = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _is_bulk(scope: Scope) -> bool:

@@ -15,6 +15,12 @@ number and refuse a vague word (`about hundreds` has no point to be near).
 In a range, a bare first bound shares the second bound's scale words when the
 result still does not exceed the second: `between 1 and 2 million` is
 [1,000,000, 2,000,000], but `between 800 and 1 million` is [800, 1,000,000].
+
+Beyond the table of SPEC §2: vague words go on up to `hundreds of billions`
+(`trillions` would pass the cap); `N or fewer` is at_most; thousands may be
+grouped by commas or spaces (`8 000`); a range may carry a point estimate,
+written `100-300 (best estimate 200)`, so that every structured figure has a
+text that reads back to it.
 """
 
 from __future__ import annotations
@@ -476,7 +482,10 @@ _VAGUE_BY_BOUNDS = {bounds: word for word, bounds in VAGUE_WORDS.items()}
 
 
 def render_figure(fig: Figure) -> str:
-    """A canonical text that parse_figure reads back to the same low, high, point, qualifier."""
+    """A canonical text that parse_figure reads back to the same low, high, point, qualifier.
+
+    `about N` and `almost N` read back so under the tolerance the figure was made with.
+    """
     match fig.qualifier, fig.high, fig.point:
         case Q.EXACT, _, _:
             return f"{fig.low:,}"
