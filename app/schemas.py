@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    field_validator,
 )
 
 from app.domain.model import MAX_COUNT, ConflictKind, MetricKind, Qualifier
@@ -37,6 +38,17 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def not_null(*fields: str) -> Any:
+    """A validator refusing an explicit null for fields that can be changed but not cleared."""
+
+    def refuse_null(value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be changed but not cleared (null)")
+        return value
+
+    return field_validator(*fields, mode="before")(staticmethod(refuse_null))
+
+
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -55,6 +67,7 @@ class EventCreate(Input):
 
 
 class EventUpdate(Input):
+    _required = not_null("title")
     title: Text300 | None = None
     description: LongText | None = None
     location: Text300 | None = None
@@ -90,6 +103,7 @@ class SourceCreate(Input):
 
 
 class SourceUpdate(Input):
+    _required = not_null("name", "kind")
     name: Text300 | None = None
     kind: SourceKind | None = None
     url: Url | None = None
@@ -112,6 +126,7 @@ class MetricCreate(Input):
 
 
 class MetricUpdate(Input):
+    _required = not_null("unit")
     unit: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
     description: LongText | None = None
 
@@ -227,6 +242,7 @@ class ClaimCreate(ClaimFields):
 class ClaimUpdate(ClaimFields):
     """The fields to change, and why. Omitted fields keep their value; null clears optional ones."""
 
+    _required = not_null("event", "metric", "population", "figure", "claimant", "source", "as_of")
     reason: Reason
     event: Slug | None = None
     metric: Name | None = None
@@ -371,3 +387,53 @@ class Discrepancy(BaseModel):
     location: str | None
     largest_gap: GapRead | None
     conflicts: list[ConflictRead]
+
+
+class WebhookEvent(StrEnum):
+    """The event types of SPEC §7."""
+
+    CLAIM_CREATED = "claim.created"
+    CLAIM_UPDATED = "claim.updated"
+    CLAIM_RETRACTED = "claim.retracted"
+    CLAIM_DISPUTED = "claim.disputed"
+    CONFLICT_OPENED = "conflict.opened"
+    CONFLICT_CLEARED = "conflict.cleared"
+    CONFLICT_RESOLVED = "conflict.resolved"
+
+
+class WebhookCreate(Input):
+    url: Url
+    events: Annotated[list[WebhookEvent], Field(min_length=1, max_length=len(WebhookEvent))]
+    description: LongText | None = None
+
+
+class WebhookRead(Output):
+    id: Id
+    url: str
+    events: list[WebhookEvent]
+    description: str | None
+    status: Literal["active", "disabled"]
+    disabled_reason: str | None
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until then, deliveries also carry a signature made with the previous secret."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(WebhookRead):
+    secret: str = Field(description="The signing secret. It is shown this once and never again.")
+
+
+class DeliveryRead(Output):
+    id: Id
+    message_id: str = Field(description="The `webhook-id` header, the same on every attempt.")
+    event_type: WebhookEvent
+    status: Literal["pending", "delivered", "failed", "cancelled"]
+    attempts: int
+    response_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    created_at: datetime
