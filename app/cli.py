@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from app.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.services.bulk import Outcome
 
 cli = typer.Typer(help="Tally: a ledger of the numbers in the news.", no_args_is_help=True)
 keys_cli = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -24,7 +29,7 @@ def settings_or_exit() -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         name = "TALLY_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        err.print(f"tally: invalid configuration: {name}: {first['msg']}", markup=False)
+        print(f"tally: invalid configuration: {name}: {first['msg']}", file=sys.stderr)
         raise typer.Exit(2) from None
 
 
@@ -65,6 +70,28 @@ def migrate() -> None:
     err.print("tally: database migrated")
 
 
+@cli.command()
+def worker() -> None:
+    """Send webhook deliveries (for deployments whose servers run with TALLY_RUN_WORKER=false)."""
+    import signal
+
+    from app.db import make_engine, make_sessionmaker
+    from app.logs import configure_logging
+    from app.services.ops import migrate as run
+    from app.worker import Worker
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings)
+    if settings.is_sqlite:
+        run(engine)
+    loop = Worker(make_sessionmaker(engine), settings)
+    signal.signal(signal.SIGTERM, lambda *_: loop.stopping.set())
+    err.print("tally: webhook worker started")
+    with contextlib.suppress(KeyboardInterrupt):
+        loop.run()
+
+
 @keys_cli.command("create")
 def create_key(
     name: Annotated[str, typer.Option(help="Who or what uses the key")],
@@ -85,6 +112,68 @@ def create_key(
     with make_sessionmaker(engine)() as session:
         _, key = keys.create_key(session, name, keys.Role(role))
     print(key)
+
+
+IMPORT_BATCH = 500  # rows per transaction: each batch holds the write lock only briefly
+
+
+@cli.command("import")
+def import_claims(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON or CSV")],
+    format: Annotated[str | None, typer.Option(help="ndjson or csv (default: by name)")] = None,
+    actor: Annotated[str, typer.Option(help="The name the revisions record")] = "tally import",
+) -> None:
+    """Record each valid row of FILE as a new claim, like POST /v1/claims/bulk."""
+    from rich.progress import Progress
+
+    from app.db import make_engine, make_sessionmaker
+    from app.domain.model import InvalidInput
+    from app.services import bulk
+    from app.services.ops import migrate as run
+
+    settings = settings_or_exit()
+    kind = _import_kind(file, format)
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as lines:
+            rows = list(bulk.read_rows(lines, kind))
+    except (InvalidInput, UnicodeDecodeError) as error:
+        err.print(f"tally: {file}: {getattr(error, 'detail', error)}", markup=False)
+        raise typer.Exit(2) from None
+    engine = make_engine(settings)
+    if settings.is_sqlite:
+        run(engine)
+    outcomes: list[Outcome] = []
+    tolerance = settings.figure_tolerance
+    with make_sessionmaker(engine)() as session, Progress(console=err) as progress:
+        task = progress.add_task("Importing claims", total=len(rows))
+        for start in range(0, len(rows), IMPORT_BATCH):
+            batch = rows[start : start + IMPORT_BATCH]
+            outcomes += bulk.import_rows(session, batch, actor, tolerance, first=start + 1)
+            progress.advance(task, len(batch))
+    raise typer.Exit(_import_summary(outcomes))
+
+
+IMPORT_KINDS: dict[str, Literal["ndjson", "csv"]] = {
+    "ndjson": "ndjson", "csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv"
+}  # fmt: skip
+
+
+def _import_kind(file: Path, format: str | None) -> Literal["ndjson", "csv"]:
+    kind = IMPORT_KINDS.get(format or file.suffix.lower())
+    if kind is None:
+        err.print("tally: say --format ndjson or --format csv")
+        raise typer.Exit(2)
+    return kind
+
+
+def _import_summary(outcomes: list[Outcome]) -> int:
+    """Print what was accepted and why each refused row was; exit code 1 when any was."""
+    rejected = [o for o in outcomes if o.rejection is not None]
+    print(f"{len(outcomes) - len(rejected)} rows accepted, {len(rejected)} rejected.")
+    for outcome in rejected:
+        for field, detail in outcome.rejection.errors if outcome.rejection else ():
+            print(f"row {outcome.row}: {field}: {detail}")
+    return 1 if rejected else 0
 
 
 def main() -> None:
