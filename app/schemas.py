@@ -37,6 +37,14 @@ Day = Annotated[date, Field(ge=date(1800, 1, 1), le=date(2200, 12, 31))]
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store NUL in text, and no figure or name needs one.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
+
 
 def not_null(*fields: str) -> Any:
     """A validator refusing an explicit null for fields that can be changed but not cleared."""
@@ -437,3 +445,47 @@ class DeliveryRead(Output):
     last_attempt_at: datetime | None
     delivered_at: datetime | None
     created_at: datetime
+
+
+MAX_ARTICLE_CHARS = 50_000  # about 8,000 words: longer than any news article
+
+
+class ExtractBody(Input):
+    """An article to read for claims, and what is known of it."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_ARTICLE_CHARS)] = Field(
+        description="The article as plain text; spans count its characters (code points)."
+    )
+    source: Slug | None = None
+    published_at: datetime | None = Field(
+        default=None, description="When it was published: dates `on Sunday`, `yesterday`"
+    )
+    event: Slug | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _has_words(cls, text: str) -> str:
+        if text.isspace():
+            raise ValueError("the text is only whitespace")
+        return text
+
+
+class CandidateRead(BaseModel):
+    """A claim the article seems to state, for a person to check before posting it."""
+
+    figure: FigureOut
+    metric: str | None = Field(description="null when no built-in metric clearly applies")
+    population: str
+    claimant: str | None = Field(description="as written in the article; null when unattributed")
+    as_of: date | None
+    quote: str = Field(description="The whole sentence: text[span[0]:span[1]]")
+    span: tuple[int, int]
+    confidence: float = Field(ge=0, le=1)
+    why: str = Field(description="The cue words the candidate was read from")
+    event: str | None
+    source: str | None
+    published_at: datetime | None
+
+
+class Extraction(BaseModel):
+    candidates: list[CandidateRead]

@@ -147,3 +147,11 @@ def test_docs_and_openapi_need_no_key(client: TestClient) -> None:
     assert client.get("/openapi.json", headers=anonymous).status_code == 200
     assert client.get("/docs", headers=anonymous).status_code == 200
     assert client.get("/healthz", headers=anonymous).status_code == 200
+
+
+def test_nul_characters_are_refused_not_500(client: TestClient) -> None:
+    response = client.post("/v1/events", json={"slug": "nul", "title": "a\x00b"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "title"
+    assert client.get("/v1/claims", params={"claimant": "a\x00"}).status_code == 400
+    assert client.get("/v1/events").json()["items"] == []
