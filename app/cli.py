@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -14,6 +15,7 @@ from rich.console import Console
 from app.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from app.schemas import Extraction
     from app.services.bulk import Outcome
 
 cli = typer.Typer(help="Tally: a ledger of the numbers in the news.", no_args_is_help=True)
@@ -150,6 +152,7 @@ def import_claims(
             batch = rows[start : start + IMPORT_BATCH]
             outcomes += bulk.import_rows(session, batch, actor, tolerance, first=start + 1)
             progress.advance(task, len(batch))
+    engine.dispose()
     raise typer.Exit(_import_summary(outcomes))
 
 
@@ -174,6 +177,68 @@ def _import_summary(outcomes: list[Outcome]) -> int:
         for field, detail in outcome.rejection.errors if outcome.rejection else ():
             print(f"row {outcome.row}: {field}: {detail}")
     return 1 if rejected else 0
+
+
+@cli.command()
+def extract(
+    file: Annotated[Path, typer.Argument(help="The article as UTF-8 text; - reads stdin")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON, as POST /v1/extract answers")
+    ] = False,
+    published_at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"],
+            help="When it was published: resolves days like 'on Sunday'",
+        ),
+    ] = None,
+) -> None:
+    """Propose the claims an article states, for a person to check. Stores nothing."""
+    from app.schemas import ExtractBody
+    from app.services.extraction import propose
+
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8-sig")
+        body = ExtractBody(text=text, published_at=published_at)
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"tally: {file}: {error}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    except ValidationError as error:
+        print(f"tally: {file}: {error.errors()[0]['msg']}", file=sys.stderr)
+        raise typer.Exit(2) from None
+    result = propose(body, settings_or_exit().figure_tolerance)
+    if json_output:
+        print(result.model_dump_json(indent=2))
+    else:
+        _print_candidates(result)
+
+
+def _print_candidates(result: Extraction) -> None:
+    """The candidates as a table, then each one's sentence and the cue words it was read from."""
+    from rich.table import Table
+
+    if not result.candidates:
+        print("No candidate claims found.")
+        return
+    table = Table(title=f"{len(result.candidates)} candidate claims: check each before posting")
+    for name in ("#", "figure", "range", "metric", "population", "claimant", "as of", "conf."):
+        table.add_column(name, overflow="fold", no_wrap=name in ("#", "as of", "conf."))
+    for n, c in enumerate(result.candidates, 1):
+        bounds = _bounds(c.figure.low, c.figure.high)
+        who, when = c.claimant or "-", str(c.as_of or "-")
+        cells = [c.figure.text, bounds, c.metric or "?", c.population, who, when]
+        table.add_row(str(n), *cells, f"{c.confidence:.2f}")
+    console = Console(highlight=False)
+    console.print(table)
+    for n, c in enumerate(result.candidates, 1):
+        console.print(f"{n}. {c.quote}", markup=False)
+        console.print(f"   {c.why}", markup=False, style="dim")
+
+
+def _bounds(low: int, high: int | None) -> str:
+    if high is None:
+        return f"{low:,} or more"
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
 
 
 def main() -> None:

@@ -25,9 +25,24 @@ class Settings(BaseSettings):
     db_timeout_seconds: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     bulk_max_bytes: int = Field(default=20_971_520, ge=1024)
+    # One bulk request is one transaction: this bounds how long it holds the write lock.
+    bulk_max_rows: int = Field(default=5_000, ge=1)
+    # The `author` of the ClaimReview documents Tally publishes.
+    claimreview_author: str = Field(default="Tally", min_length=1, max_length=200)
+    claimreview_author_url: str | None = None
     figure_tolerance: float = Field(default=0.1, ge=0, lt=1)
     idempotency_ttl_hours: float = Field(default=24, gt=0)
     webhook_allow_private: bool = False
+    # The delivery worker runs inside `tally serve` unless this is false (then run `tally worker`).
+    run_worker: bool = True
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # Failed deliveries are retried with exponential backoff for this long, then given up.
+    webhook_retry_hours: float = Field(default=24.0, gt=0)
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    # After a secret is rotated, deliveries are signed with the old secret too for this long.
+    webhook_rotation_hours: float = Field(default=24.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    webhook_concurrency: int = Field(default=4, ge=1, le=64)
 
     @field_validator("database_url")
     @classmethod

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.config import Settings
@@ -59,12 +61,32 @@ def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
+    # One writer at a time in this process, queued on a lock held until the connection goes
+    # back to the pool (after COMMIT or ROLLBACK): SQLite's busy handler polls with sleeps of
+    # up to 100 ms, so writers contending inside SQLite waited seconds at the p99 (see
+    # bench/RESULTS.md). Other processes still meet the busy timeout.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front: a deferred transaction that reads and then
         # writes fails with SQLITE_BUSY at once instead of waiting for busy_timeout.
-        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.get_execution_options().get(WRITE_OPTION, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        owner = conn.connection.record_info
+        if not owner.get(WRITER) and not writer.acquire(timeout=busy_ms / 1000):
+            raise OperationalError("BEGIN IMMEDIATE", None, Exception("database is locked"))
+        owner[WRITER] = True
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record.record_info.pop(WRITER, False):
+            writer.release()
+
+
+WRITER = "tally_writer_lock"
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -8,12 +8,24 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from app.api import claims, conflicts, keys, ops, reports, resources
+from app.api import (
+    bulk,
+    claimreview,
+    claims,
+    conflicts,
+    extract,
+    keys,
+    ops,
+    reports,
+    resources,
+    webhooks,
+)
 from app.api.errors import install_error_handlers
 from app.api.idempotency import Idempotency
 from app.api.middleware import RequestContext
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.worker import Worker
 
 DESCRIPTION = """A ledger of the numbers in the news — who said each figure, where, every change
 made to it — and the conflicts among them. Send `Authorization: Bearer <key>`."""
@@ -27,14 +39,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # One thread per pooled connection: see Settings.threads.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        worker = Worker(app.state.sessionmaker, settings) if settings.run_worker else None
+        if worker is not None:
+            worker.start()
         yield
+        if worker is not None:
+            worker.stop()
         app.state.engine.dispose()
 
     app = FastAPI(title="Tally", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    for module in (ops, resources, claims, conflicts, reports, keys):
+    # bulk before claims: /v1/claims/export and /bulk must not be read as a claim id.
+    routers = (ops, resources, bulk, claimreview, claims, conflicts, reports, keys, webhooks)
+    for module in (*routers, extract):
         app.include_router(module.router)
     install_error_handlers(app)
     app.add_middleware(Idempotency)
@@ -42,5 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContext,
         max_in_flight=settings.max_in_flight,
         max_body_bytes=settings.max_body_bytes,
+        max_active=settings.threads,  # no more requests handled at once than threads
+        queue_seconds=settings.db_timeout_seconds,
     )
     return app

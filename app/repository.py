@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app import models
@@ -26,19 +26,40 @@ def page(
 
 
 def event_by_slug(session: Session, slug: str) -> models.Event | None:
-    return session.scalar(select(models.Event).where(models.Event.slug == slug))
+    return _named(session, models.Event, models.Event.slug, slug)
 
 
 def source_by_slug(session: Session, slug: str) -> models.Source | None:
-    return session.scalar(select(models.Source).where(models.Source.slug == slug))
+    return _named(session, models.Source, models.Source.slug, slug)
 
 
 def metric_by_name(session: Session, name: str) -> models.Metric | None:
-    return session.scalar(select(models.Metric).where(models.Metric.name == name))
+    return _named(session, models.Metric, models.Metric.name, name)
 
 
 def population_by_name(session: Session, name: str) -> models.Population | None:
-    return session.scalar(select(models.Population).where(models.Population.name == name))
+    return _named(session, models.Population, models.Population.name, name)
+
+
+def _named(session: Session, model: type[M], column: Any, name: str) -> M | None:
+    """The row whose `column` is `name`; a row found is remembered until the transaction ends.
+
+    Names are never reused or removed, and a bulk import looked the same four names up
+    for every claim: four queries a claim (bench/RESULTS.md, bulk import).
+    """
+    memo: tuple[Any, dict[tuple[str, str], Any]] | None = session.info.get(NAMES_MEMO)
+    if memo is None or memo[0] is not session.get_transaction():
+        memo = session.info[NAMES_MEMO] = (session.get_transaction(), {})
+    key = (model.__name__, name)
+    if key not in memo[1]:
+        found = session.scalar(select(model).where(column == name))
+        if found is None:
+            return None
+        memo[1][key] = found
+    return memo[1][key]  # type: ignore[no-any-return]
+
+
+NAMES_MEMO = "tally_names"
 
 
 def all_populations(session: Session) -> list[models.Population]:
@@ -94,9 +115,21 @@ def lock_events(session: Session, event_ids: set[int]) -> None:
 EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
 
 
+def event_ids(session: Session, slugs: set[str], claim_ids: set[int]) -> set[int]:
+    """The ids of the events with those slugs and of the events of those claims (known ones)."""
+    e, c = models.Event, models.Claim
+    named = session.scalars(select(e.id).where(e.slug.in_(slugs)))
+    of_claims = session.scalars(select(c.event_id).where(c.id.in_(claim_ids)))
+    return set(named) | set(of_claims)
+
+
 def get_claim(session: Session, claim_id: str, *, field: str | None = None) -> models.Claim:
     """The claim with that id; NotFound, or InvalidInput naming `field` when it is a reference."""
-    row = session.get(models.Claim, int(claim_id)) if claim_id.isdigit() and len(claim_id) < 19 else None
+    row = (
+        session.get(models.Claim, int(claim_id))
+        if claim_id.isdigit() and len(claim_id) < 19
+        else None
+    )
     return _found(row, "claim", claim_id, field)
 
 
@@ -129,16 +162,16 @@ def claim_filters(
 
 
 def same_claimant_claims(session: Session, rows: list[models.Claim]) -> list[models.Claim]:
-    """The claims that share an event, metric and claimant with any of `rows`."""
+    """The claims that share an event, metric, location, population and claimant with any of
+    `rows` (the claims that can supersede them), and no others: a page of claims from many
+    groups loads only its own chains."""
     if not rows:
         return []
     c = models.Claim
-    query = select(c).where(
-        c.event_id.in_({r.event_id for r in rows}),
-        c.metric_id.in_({r.metric_id for r in rows}),
-        c.claimant_key.in_({r.claimant_key for r in rows}),
-    )
-    return list(session.scalars(query))
+    columns = ("event_id", "metric_id", "location_key", "population_id", "claimant_key")
+    chain = tuple_(*(getattr(c, name) for name in columns))
+    keys = {tuple(getattr(r, name) for name in columns) for r in rows}
+    return list(session.scalars(select(c).where(chain.in_(keys))))
 
 
 def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
@@ -149,7 +182,7 @@ def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
 def revisions_at(
     session: Session, moment: datetime, *where: ColumnElement[bool]
 ) -> list[models.ClaimRevision]:
-    """For each claim matching `where` (on claim columns), its latest revision recorded by `moment`."""
+    """For each claim matching `where` (claim columns), its latest revision recorded by `moment`."""
     r = models.ClaimRevision
     latest = (
         select(r.claim_id, func.max(r.version).label("version"))
@@ -174,14 +207,18 @@ def disputes_of(session: Session, claim_ids: set[int]) -> list[models.Dispute]:
 
 
 def get_dispute(session: Session, claim_id: int, dispute_id: str) -> models.Dispute:
-    row = session.get(models.Dispute, int(dispute_id)) if dispute_id.isdigit() and len(dispute_id) < 19 else None
+    row = (
+        session.get(models.Dispute, int(dispute_id))
+        if dispute_id.isdigit() and len(dispute_id) < 19
+        else None
+    )
     if row is None or row.claim_id != claim_id:
         raise NotFound(f"Claim {claim_id} has no dispute {dispute_id}.")
     return row
 
 
 def detection_scope(session: Session, rows: list[models.Claim]) -> list[models.Claim]:
-    """The claims that can conflict with `rows`: their groups, their citers, the claims they cite."""
+    """The claims that can conflict with `rows`: their groups, citers, and the claims they cite."""
     c = models.Claim
     groups = {(r.event_id, r.metric_id, r.location_key) for r in rows}
     same_group = or_(
@@ -189,7 +226,10 @@ def detection_scope(session: Session, rows: list[models.Claim]) -> list[models.C
     )
     ids = {r.id for r in rows}
     related = c.cites_id.in_(ids) | c.id.in_({r.cites_id for r in rows if r.cites_id})
-    return list(session.scalars(select(c).where(same_group | related)))
+    query = select(c).where(same_group | related)
+    # A claim the session read before taking the lock (a cited one) may have changed since
+    # (retracted by another writer): read every row afresh, not from the identity map.
+    return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
 def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, list[int]]:
@@ -206,6 +246,13 @@ def live_conflicts_of(session: Session, claim_ids: set[int]) -> list[models.Conf
     k = models.Conflict
     involves = k.claim_a_id.in_(claim_ids) | k.claim_b_id.in_(claim_ids)
     return list(session.scalars(select(k).where(involves, k.status.in_(("open", "resolved")))))
+
+
+def conflicts_of(session: Session, claim_id: int) -> list[models.Conflict]:
+    """Every conflict that ever involved the claim, whatever its status, oldest first."""
+    k = models.Conflict
+    involves = (k.claim_a_id == claim_id) | (k.claim_b_id == claim_id)
+    return list(session.scalars(select(k).where(involves).order_by(k.id)))
 
 
 def snapshot(row: models.Claim) -> Snapshot:
@@ -267,7 +314,11 @@ def conflict_view(row: models.Conflict) -> dict[str, Any]:
 
 
 def get_conflict(session: Session, conflict_id: str) -> models.Conflict:
-    row = session.get(models.Conflict, int(conflict_id)) if conflict_id.isdigit() and len(conflict_id) < 19 else None
+    row = (
+        session.get(models.Conflict, int(conflict_id))
+        if conflict_id.isdigit() and len(conflict_id) < 19
+        else None
+    )
     return _found(row, "conflict", conflict_id, None)
 
 
@@ -303,3 +354,50 @@ def conflicts_where(session: Session, *where: ColumnElement[bool]) -> list[model
 def event_claims(session: Session, event_id: int) -> list[models.Claim]:
     c = models.Claim
     return list(session.scalars(select(c).where(c.event_id == event_id).order_by(c.id)))
+
+
+def active_webhooks(session: Session) -> list[models.Webhook]:
+    w = models.Webhook
+    return list(session.scalars(select(w).where(w.status == "active").order_by(w.id)))
+
+
+def get_webhook(session: Session, webhook_id: str) -> models.Webhook:
+    """The webhook with that id; NotFound when there is none or it was deleted."""
+    ok = webhook_id.isdigit() and len(webhook_id) < 19
+    row = session.get(models.Webhook, int(webhook_id)) if ok else None
+    if row is None or row.status == "deleted":
+        raise NotFound(f"No webhook with id {webhook_id}.")
+    return row
+
+
+def due_deliveries(session: Session, now: datetime, limit: int) -> list[models.WebhookDelivery]:
+    """Pending deliveries of active webhooks due by `now`, oldest first, locked until commit.
+
+    SKIP LOCKED (PostgreSQL): another worker's claimed rows are passed over, not waited for,
+    so no two workers take the same attempt. SQLite ignores it: it admits one writer anyway.
+    """
+    d, w = models.WebhookDelivery, models.Webhook
+    query = (
+        select(d)
+        .join(w, w.id == d.webhook_id)
+        .where(d.status == "pending", d.next_attempt_at <= now, w.status == "active")
+        .order_by(d.next_attempt_at, d.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=d)
+    )
+    return list(session.scalars(query))
+
+
+def any_due(session: Session, now: datetime) -> bool:
+    d = models.WebhookDelivery
+    query = select(d.id).where(d.status == "pending", d.next_attempt_at <= now).limit(1)
+    return session.scalar(query) is not None
+
+
+def cancel_deliveries(session: Session, webhook_id: int, reason: str) -> None:
+    """Give up the webhook's pending deliveries, saying why."""
+    d = models.WebhookDelivery
+    pending = (d.webhook_id == webhook_id) & (d.status == "pending")
+    session.execute(
+        update(d).where(pending).values(status="cancelled", next_attempt_at=None, last_error=reason)
+    )

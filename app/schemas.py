@@ -28,6 +28,7 @@ Slug = Annotated[
 ]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=100)]
 Text300 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Url = Annotated[AnyHttpUrl, Field(max_length=2000)]
 Id = Annotated[str, BeforeValidator(str)]  # ids are opaque strings to clients
@@ -70,7 +71,7 @@ class EventCreate(Input):
     slug: Slug
     title: Text300
     description: LongText | None = None
-    location: Text300 | None = None
+    location: Place | None = None
     started_on: Day | None = None
 
 
@@ -78,7 +79,7 @@ class EventUpdate(Input):
     _required = not_null("title")
     title: Text300 | None = None
     description: LongText | None = None
-    location: Text300 | None = None
+    location: Place | None = None
     started_on: Day | None = None
 
 
@@ -205,7 +206,9 @@ def _figure_form(value: Any) -> str | None:
         return "text"
     if isinstance(value, dict):
         return "value" if "value" in value or "qualifier" in value else "bounds"
-    return {FigureValue: "value", FigureBounds: "bounds"}.get(type(value))
+    if isinstance(value, FigureValue):
+        return "value"
+    return "bounds" if isinstance(value, FigureBounds) else None
 
 
 FigureIn = Annotated[
@@ -229,7 +232,7 @@ class FigureOut(BaseModel):
 
 
 class ClaimFields(Input):
-    location: Text300 | None = None
+    location: Place | None = None
     as_of: Day | None = None
     url: Url | None = None
     quote: LongText | None = None

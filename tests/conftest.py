@@ -19,9 +19,14 @@ from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from app.db import make_engine
+from app.logs import configure_logging
 from app.main import create_app
 from app.services.ops import migrate
 from tests.pgcluster import find_bindir, postgres_cluster
+
+# JSON log lines, as in production: structlog's default console renderer would print rich
+# tracebacks with locals, which takes seconds per logged error.
+configure_logging("warning")
 
 ADMIN_KEY = "test-admin-key"
 TEMPLATE = "tally_template"
@@ -122,8 +127,15 @@ def live_url(settings: Settings) -> Iterator[str]:
 
 def seed(client: TestClient) -> None:
     """An event and a source for claims to refer to."""
-    assert client.post("/v1/events", json={"slug": "quake", "title": "Earthquake"}).status_code == 201
-    assert client.post("/v1/sources", json={"slug": "wire", "name": "Wire", "kind": "news_agency"}).status_code == 201
+    assert (
+        client.post("/v1/events", json={"slug": "quake", "title": "Earthquake"}).status_code == 201
+    )
+    assert (
+        client.post(
+            "/v1/sources", json={"slug": "wire", "name": "Wire", "kind": "news_agency"}
+        ).status_code
+        == 201
+    )
 
 
 def claim_body(**fields: object) -> dict[str, object]:
@@ -137,3 +149,18 @@ def claim_body(**fields: object) -> dict[str, object]:
         "as_of": "2023-02-07",
     }
     return body | fields
+
+
+# Lines a test files for the end of the run, where a person reads them (extraction scores).
+REPORT = pytest.StashKey[list[str]]()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Print the lines tests filed under REPORT (in this process: not under xdist workers)."""
+    lines = config.stash.get(REPORT, [])
+    if lines:
+        terminalreporter.section("extraction quality")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -172,7 +172,8 @@ def test_disputes_open_and_close(ledger: TestClient) -> None:
     path = f"/v1/claims/{claim['id']}"
     first = ledger.post(f"{path}/disputes", json={"by": "dpa", "reason": "unclear"})
     second = ledger.post(f"{path}/disputes", json={"by": "afp", "reason": "unverified"})
-    assert first.status_code == 201 and second.status_code == 201
+    assert first.status_code == 201
+    assert second.status_code == 201
     assert ledger.get(path).json()["disputed"] is True
     close = f"{path}/disputes/{first.json()['id']}/close"
     assert ledger.post(close, json={"note": "confirmed"}).json()["status"] == "closed"
@@ -222,7 +223,9 @@ def test_concurrent_patches_with_one_version_let_exactly_one_win(
         with httpx.Client(base_url=live_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as c:
             barrier.wait()
             body = {"figure": str(100 + n), "reason": f"writer {n}"}
-            r = c.patch(f"/v1/claims/{claim['id']}", json=body, headers={"If-Match": '"1"'}, timeout=30)
+            r = c.patch(
+                f"/v1/claims/{claim['id']}", json=body, headers={"If-Match": '"1"'}, timeout=30
+            )
             statuses.append(r.status_code)
 
     threads = [threading.Thread(target=patch, args=(n,)) for n in range(20)]

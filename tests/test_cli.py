@@ -29,17 +29,26 @@ def test_invalid_configuration_is_one_clear_line(tmp_path: Path) -> None:
 def test_migrate_then_keys_create_prints_a_working_key(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     assert tally("migrate", env={"TALLY_DATABASE_URL": url}).returncode == 0
-    created = tally("keys", "create", "--name", "desk", "--role", "editor", env={"TALLY_DATABASE_URL": url})
+    created = tally(
+        "keys", "create", "--name", "desk", "--role", "editor", env={"TALLY_DATABASE_URL": url}
+    )
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
     with TestClient(create_app(Settings(database_url=url))) as client:
         headers = {"Authorization": f"Bearer {key}"}
         assert client.get("/v1/events", headers=headers).status_code == 200
-        assert client.post("/v1/keys", json={"name": "x", "role": "admin"}, headers=headers).status_code == 403
+        assert (
+            client.post(
+                "/v1/keys", json={"name": "x", "role": "admin"}, headers=headers
+            ).status_code
+            == 403
+        )
 
 
 def test_keys_create_refuses_unknown_role(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    result = tally("keys", "create", "--name", "x", "--role", "root", env={"TALLY_DATABASE_URL": url})
+    result = tally(
+        "keys", "create", "--name", "x", "--role", "root", env={"TALLY_DATABASE_URL": url}
+    )
     assert result.returncode == 2
     assert "reader, editor or admin" in result.stderr

@@ -24,8 +24,17 @@ AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
 def server(database_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
     """`tally serve` in its own process, ready to answer; killed on exit if still alive."""
     env = os.environ | {"TALLY_DATABASE_URL": database_url, "TALLY_ADMIN_KEY": ADMIN_KEY}
-    command = [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-c",
+        "from app.cli import main; main()",
+        "serve",
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_ready(f"http://127.0.0.1:{port}", process)
         yield process
@@ -71,7 +80,9 @@ class Writer(threading.Thread):
         if step % 3 == 0 and self.acknowledged:
             claim_id, (version, _) = next(reversed(self.acknowledged.items()))
             body = {"figure": figure, "reason": "correction"}
-            r = client.patch(f"/v1/claims/{claim_id}", json=body, headers={"If-Match": f'"{version}"'})
+            r = client.patch(
+                f"/v1/claims/{claim_id}", json=body, headers={"If-Match": f'"{version}"'}
+            )
             if r.status_code == 200:
                 self.acknowledged[claim_id] = (r.json()["version"], figure)
             return

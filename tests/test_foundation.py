@@ -24,7 +24,12 @@ def test_builtin_metrics_and_populations(client: TestClient) -> None:
     assert metrics["troops_deployed"] == "stock"
     assert len(metrics) == 9
     tree = {p["name"]: p["parent"] for p in client.get("/v1/populations").json()["items"]}
-    assert tree == {"all": None, "civilians": "all", "security_forces": "all", "children": "civilians"}
+    assert tree == {
+        "all": None,
+        "civilians": "all",
+        "security_forces": "all",
+        "children": "civilians",
+    }
 
 
 def test_migrations_and_models_agree(database_url: str) -> None:
@@ -51,7 +56,12 @@ def test_readyz_reports_unmigrated_database(tmp_path: Path) -> None:
 
 
 def test_resources_create_read_update_list(client: TestClient) -> None:
-    event = {"slug": "floods-2024", "title": "Floods", "location": "Valencia", "started_on": "2024-10-29"}
+    event = {
+        "slug": "floods-2024",
+        "title": "Floods",
+        "location": "Valencia",
+        "started_on": "2024-10-29",
+    }
     assert client.post("/v1/events", json=event).status_code == 201
     assert client.post("/v1/events", json=event).status_code == 409
     changed = client.patch("/v1/events/floods-2024", json={"title": "Valencia floods"}).json()
@@ -65,7 +75,8 @@ def test_resources_create_read_update_list(client: TestClient) -> None:
     population = {"name": "journalists", "parent": "civilians"}
     assert client.post("/v1/populations", json=population).json()["parent"] == "civilians"
     orphan = client.post("/v1/populations", json={"name": "x", "parent": "nope"})
-    assert orphan.status_code == 422 and orphan.json()["errors"][0]["field"] == "parent"
+    assert orphan.status_code == 422
+    assert orphan.json()["errors"][0]["field"] == "parent"
 
 
 @pytest.mark.parametrize(
@@ -96,8 +107,12 @@ def test_every_error_is_problem_json(client: TestClient) -> None:
         client.get("/nowhere"),
         client.put("/v1/events"),
         client.get("/v1/events/unknown"),
-        client.post("/v1/events", content=b"{not json", headers={"content-type": "application/json"}),
-        client.post("/v1/events", content=b"x" * 2_000_000, headers={"content-type": "application/json"}),
+        client.post(
+            "/v1/events", content=b"{not json", headers={"content-type": "application/json"}
+        ),
+        client.post(
+            "/v1/events", content=b"x" * 2_000_000, headers={"content-type": "application/json"}
+        ),
         client.get("/v1/events", headers={"Authorization": "Bearer wrong"}),
     ]
     assert [r.status_code for r in cases] == [404, 405, 404, 400, 413, 401]
@@ -113,12 +128,16 @@ def test_oversized_chunked_body_is_413(client: TestClient) -> None:
         for _ in range(40):
             yield b"x" * 50_000
 
-    response = client.post("/v1/events", content=chunks(), headers={"content-type": "application/json"})
+    response = client.post(
+        "/v1/events", content=chunks(), headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
     assert client.get("/v1/events").json()["items"] == []
 
 
-def test_keys_are_shown_once_stored_hashed_and_revocable(client: TestClient, database_url: str) -> None:
+def test_keys_are_shown_once_stored_hashed_and_revocable(
+    client: TestClient, database_url: str
+) -> None:
     created = client.post("/v1/keys", json={"name": "desk", "role": "reader"}).json()
     key = created["key"]
     listed = client.get("/v1/keys").json()["items"]
@@ -127,7 +146,8 @@ def test_keys_are_shown_once_stored_hashed_and_revocable(client: TestClient, dat
     with engine.connect() as conn:
         stored = [row[0] for row in conn.execute(text("SELECT key_hash FROM api_key"))]
     engine.dispose()
-    assert key not in stored and len(stored) == 1
+    assert key not in stored
+    assert len(stored) == 1
     reader = {"Authorization": f"Bearer {key}"}
     assert client.get("/v1/events", headers=reader).status_code == 200
     assert client.delete(f"/v1/keys/{created['id']}").json()["revoked_at"] is not None

@@ -47,7 +47,8 @@ def create_claim(
 ) -> ClaimRead:
     snap = claims.record_claim(session, body, who.name, _tolerance(request))
     response.headers["Location"] = f"/v1/claims/{snap['id']}"
-    return _claim({**snap, "superseded_by": None}, response)
+    # A claim recorded with an earlier as_of than its claimant's others is superseded at once.
+    return _claim(claims.read_claim(session, snap["id"]), response)
 
 
 @router.get("")
@@ -118,7 +119,9 @@ def list_revisions(claim_id: str, session: SessionDep, _: Reader) -> Page[Revisi
 
 
 @router.post("/{claim_id}/disputes", status_code=status.HTTP_201_CREATED)
-def open_dispute(claim_id: str, body: DisputeCreate, session: SessionDep, who: Editor) -> DisputeRead:
+def open_dispute(
+    claim_id: str, body: DisputeCreate, session: SessionDep, who: Editor
+) -> DisputeRead:
     return DisputeRead.model_validate(claims.open_dispute(session, claim_id, body, who.name))
 
 
@@ -132,4 +135,6 @@ def list_disputes(claim_id: str, session: SessionDep, _: Reader) -> Page[Dispute
 def close_dispute(
     claim_id: str, dispute_id: str, body: DisputeClose, session: SessionDep, who: Editor
 ) -> DisputeRead:
-    return DisputeRead.model_validate(claims.close_dispute(session, claim_id, dispute_id, body, who.name))
+    return DisputeRead.model_validate(
+        claims.close_dispute(session, claim_id, dispute_id, body, who.name)
+    )

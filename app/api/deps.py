@@ -26,7 +26,9 @@ def require(role: Role) -> Callable[..., Principal]:
         # A session of its own, closed before the route runs: a request holds at most one
         # pooled connection at a time.
         with request.app.state.sessionmaker() as session:
-            principal = keys.authenticate(session, credentials.credentials, request.app.state.settings)
+            principal = keys.authenticate(
+                session, credentials.credentials, request.app.state.settings
+            )
         if principal is None:
             raise HTTPException(401, "The API key is not valid.", {"WWW-Authenticate": "Bearer"})
         if not principal.role.admits(role):

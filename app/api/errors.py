@@ -27,6 +27,7 @@ STATUS = {
     d.PreconditionRequired: 428,
     d.StaleVersion: 412,
     d.IdempotencyMismatch: 422,
+    d.LimitExceeded: 413,
 }
 TITLES = {
     400: "Bad request",
@@ -81,7 +82,7 @@ def problem(
 
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
-    if parts and parts[0] == "body":
+    if parts and parts[0] in ("body", "query", "path"):
         parts = parts[1:]
     return ".".join(parts) or "body"
 

@@ -31,8 +31,13 @@ class Idempotency:
         text = key.decode("latin-1")
         if not KEY_PATTERN.match(text):
             detail = "Idempotency-Key must be 1 to 200 visible ASCII characters."
-            return await send_problem(send, 422, "Unprocessable content", detail, field="Idempotency-Key")
-        body = await _read_body(receive)
+            return await send_problem(
+                send, 422, "Unprocessable content", detail, field="Idempotency-Key"
+            )
+        body = await _read_body(receive, scope["app"].state.settings.bulk_max_bytes)
+        if body is None:
+            detail = "The request body is larger than Tally accepts."
+            return await send_problem(send, 413, "Content too large", detail)
         owner = hashlib.sha256(auth).hexdigest()  # scoped to the API key, which is never stored
         await self._handle(scope, send, body, owner, text)
 
@@ -50,13 +55,17 @@ class Idempotency:
             return await _replay(send, outcome)
         if outcome == "mismatch":
             detail = "This Idempotency-Key was used with a different request body."
-            return await send_problem(send, 422, "Unprocessable content", detail, field="Idempotency-Key")
+            return await send_problem(
+                send, 422, "Unprocessable content", detail, field="Idempotency-Key"
+            )
         if outcome == "pending":
             detail = "A request with this Idempotency-Key is still being handled; retry shortly."
             return await send_problem(send, 409, "Conflict", detail, [(b"retry-after", b"1")])
         await self._first(scope, send, body, factory, owner, key)
 
-    async def _first(self, scope: Scope, send: Send, body: bytes, factory: Any, owner: str, key: str) -> None:
+    async def _first(
+        self, scope: Scope, send: Send, body: bytes, factory: Any, owner: str, key: str
+    ) -> None:
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -79,11 +88,15 @@ class Idempotency:
             await anyio.to_thread.run_sync(store_response, factory, owner, key, stored)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None once it passes `limit` (the largest any route accepts)."""
+    chunks, size = [], 0
     while True:
         message = await receive()
         chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        if size > limit:
+            return None
         if not message.get("more_body"):
             return b"".join(chunks)
 

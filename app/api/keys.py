@@ -23,7 +23,9 @@ def create_key(body: KeyCreate, session: SessionDep, _: Admin) -> KeyCreated:
 
 
 @router.get("")
-def list_keys(session: SessionDep, _: Admin, limit: Limit = 50, cursor: Cursor = None) -> Page[KeyRead]:
+def list_keys(
+    session: SessionDep, _: Admin, limit: Limit = 50, cursor: Cursor = None
+) -> Page[KeyRead]:
     rows = repository.page(session, models.ApiKey, after_id(cursor), limit)
     return to_page(rows, limit, KeyRead.model_validate)
 

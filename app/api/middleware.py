@@ -7,6 +7,7 @@ import time
 import uuid
 from typing import Any
 
+import anyio
 import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,24 +43,58 @@ async def send_problem(
 class RequestContext:
     """Tags each request with an id, logs and measures it, and sheds load past a limit."""
 
-    def __init__(self, app: ASGIApp, max_in_flight: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_in_flight: int,
+        max_body_bytes: int,
+        max_active: int | None = None,
+        queue_seconds: float = 10.0,
+    ) -> None:
         self.app = app
         self.max_in_flight = max_in_flight
         self.max_body_bytes = max_body_bytes
+        self.max_active = max_active or max_in_flight
+        self.queue_seconds = queue_seconds
         self.in_flight = 0
+        self.slots: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         if self.in_flight >= self.max_in_flight:
-            SHED.inc()
-            retry = [(b"retry-after", b"1")]
-            return await send_problem(send, 503, "Service unavailable", "Overloaded; retry.", retry)
+            return await self._shed(send)
         self.in_flight += 1
+        try:
+            await self._admit(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _admit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle the request once fewer than max_active are being handled; 503 after a wait.
+
+        Waiting requests hold no thread and no connection. Past this point a request may hold
+        a pooled connection while it queues for a thread (FastAPI validates a sync route's
+        response in the thread pool), so admitting more requests than the pool has
+        connections let threads and finished requests wait on each other: at 256 clients no
+        request completed (bench/RESULTS.md).
+        """
+        slots = self.slots = self.slots or anyio.Semaphore(self.max_active)
+        admitted = False
+        with anyio.move_on_after(self.queue_seconds):
+            await slots.acquire()
+            admitted = True
+        if not admitted:
+            return await self._shed(send)
         try:
             await self._handle(scope, receive, send)
         finally:
-            self.in_flight -= 1
+            slots.release()
+
+    async def _shed(self, send: Send) -> None:
+        SHED.inc()
+        retry = [(b"retry-after", b"1")]
+        await send_problem(send, 503, "Service unavailable", "Overloaded; retry.", retry)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
@@ -70,10 +105,17 @@ class RequestContext:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
             await send(message)
 
         try:
+            if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+                status[0] = 400
+                detail = "The URL must not contain NUL characters."
+                return await send_problem(send_with_id, 400, "Bad request", detail)
             if _is_bulk(scope):  # the bulk endpoint streams its body and enforces its own limit
                 return await self.app(scope, receive, send_with_id)
             body = await self._read_limited(receive)
@@ -104,8 +146,14 @@ class RequestContext:
         name = getattr(route, "path", "unmatched")
         REQUESTS.labels(scope["method"], name, str(status)).inc()
         LATENCY.labels(scope["method"], name).observe(seconds)
-        log.info("request", method=scope["method"], path=scope["path"], route=name,
-                 status=status, ms=round(seconds * 1000, 1))
+        log.info(
+            "request",
+            method=scope["method"],
+            path=scope["path"],
+            route=name,
+            status=status,
+            ms=round(seconds * 1000, 1),
+        )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

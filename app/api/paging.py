@@ -33,7 +33,7 @@ def after_id(cursor: str | None) -> int:
 
 
 def to_page(rows: Sequence[Any], limit: int, render: Callable[[Any], T]) -> Page[T]:
-    """A page of rendered rows; `rows` holds up to limit+1 rows, the extra one saying more follow."""
+    """A page of rendered rows; `rows` holds up to limit+1, the extra one saying more follow."""
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = next_cursor(rows[-1].id) if more else None

@@ -35,7 +35,9 @@ def create_event(body: EventCreate, session: SessionDep, _: Editor) -> EventRead
 
 
 @router.get("/events", tags=["events"])
-def list_events(session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None) -> Page[EventRead]:
+def list_events(
+    session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+) -> Page[EventRead]:
     rows = repository.page(session, models.Event, after_id(cursor), limit)
     return to_page(rows, limit, EventRead.model_validate)
 
@@ -57,7 +59,9 @@ def create_source(body: SourceCreate, session: SessionDep, _: Editor) -> SourceR
 
 
 @router.get("/sources", tags=["sources"])
-def list_sources(session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None) -> Page[SourceRead]:
+def list_sources(
+    session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+) -> Page[SourceRead]:
     rows = repository.page(session, models.Source, after_id(cursor), limit)
     return to_page(rows, limit, SourceRead.model_validate)
 
@@ -79,7 +83,9 @@ def create_metric(body: MetricCreate, session: SessionDep, _: Admin) -> MetricRe
 
 
 @router.get("/metrics", tags=["metrics"])
-def list_metrics(session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None) -> Page[MetricRead]:
+def list_metrics(
+    session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+) -> Page[MetricRead]:
     rows = repository.page(session, models.Metric, after_id(cursor), limit)
     return to_page(rows, limit, MetricRead.model_validate)
 
@@ -102,10 +108,16 @@ def create_population(body: PopulationCreate, session: SessionDep, _: Admin) -> 
 
 
 @router.get("/populations", tags=["populations"])
-def list_populations(session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None) -> Page[PopulationRead]:
+def list_populations(
+    session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+) -> Page[PopulationRead]:
     rows = repository.page(session, models.Population, after_id(cursor), limit)
     tree = resources.population_tree(session)
-    return to_page(rows, limit, lambda r: PopulationRead(name=r.name, parent=tree[r.name], description=r.description))
+    return to_page(
+        rows,
+        limit,
+        lambda r: PopulationRead(name=r.name, parent=tree[r.name], description=r.description),
+    )
 
 
 @router.get("/populations/{name}", tags=["populations"])

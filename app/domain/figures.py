@@ -524,6 +524,12 @@ _CURRENCY_WORDS = (
     r"(?:US\s+)?dollars?|euros?|pounds?|yen|yuan|roubles?|rubles?|tenge|francs?|rupees?"
     r"|USD|EUR|GBP|RUB|KZT"
 )
+_YEAR = r"(?:19[0-9]{2}|20[0-9]{2}|2100)"
+# Nouns after which a number like a year is a count.
+_COUNTED = (
+    r"people|persons|residents|civilians|soldiers|troops|police|officers|protesters|demonstrators"
+    r"|children|refugees|migrants|workers|deaths|dead|casualties|cases|homes|houses|families"
+)
 # Numbers in prose that are not counts: a figure overlapping one of these spans is skipped,
 _NOT_COUNT_SPANS = {
     "date": (
@@ -533,7 +539,11 @@ _NOT_COUNT_SPANS = {
         rf"\b{_MONTH}\s+[0-9]{{1,2}}(?:st|nd|rd|th)?\b(?!,?[0-9])(?:,?\s+[0-9]{{4}}\b)?",
         rf"\b{_MONTH},?\s+[0-9]{{4}}\b",
     ),
-    "year": (r"(?<![0-9,.])(?:19[0-9]{2}|20[0-9]{2}|2100)(?![0-9]|[.,][0-9])",),
+    # "2000 people" counts people; "in 2000 people voted" does not.
+    "year": (
+        rf"(?<![0-9,.]){_YEAR}(?![0-9]|[.,][0-9])(?!\s+(?:{_COUNTED})\b)",
+        rf"\b(?:in|since|by|until|till|from|before|after|during|of|early|late|mid)\s+{_YEAR}\b",
+    ),
     "time": (r"\b[0-9]{1,2}:[0-9]{2}\b", r"\b[0-9]{1,2}\s*(?:[ap]\.m\.|[ap]m\b)"),
     "ordinal": (r"\b[0-9]+(?:st|nd|rd|th)\b",),
     "pronoun": (r"\bno\s+one\b", r"\bone\s+another\b", r"\bone\s+by\s+one\b"),
@@ -566,8 +576,8 @@ def find_figures(text: str, tolerance: float = DEFAULT_TOLERANCE) -> list[tuple[
     """(start, end, Figure) of each figure phrase in prose, leftmost-longest, skipping non-counts.
 
     Each Figure is what parse_figure reads from text[start:end]. Dates, years
-    1900-2100, times, percentages, money, ordinals, ages and phone numbers are
-    not counts and are skipped.
+    1900-2100 (but not "2000 people"), times, percentages, money, ordinals, ages
+    and phone numbers are not counts and are skipped.
     """
     skipped = _not_count_spans(text)
     found: list[tuple[int, int, Figure]] = []

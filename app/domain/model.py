@@ -127,5 +127,9 @@ class StaleVersion(DomainError):
     """If-Match does not name the current version."""
 
 
+class LimitExceeded(DomainError):
+    """A request asks for more than Tally takes at once (rows in one bulk import …)."""
+
+
 class IdempotencyMismatch(DomainError):
     """An Idempotency-Key was reused with a different request body."""

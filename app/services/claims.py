@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import ColumnElement, inspect
 from sqlalchemy.orm import Session
 
 from app import models, repository
@@ -31,7 +31,7 @@ from app.schemas import (
     FigureValue,
     RetractBody,
 )
-from app.services import detection
+from app.services import detection, webhooks
 
 Snapshot = repository.Snapshot
 
@@ -56,7 +56,9 @@ def to_figure(value: FigureIn, tolerance: float) -> Figure:
     return parse_figure(value, tolerance=tolerance)
 
 
-def _set_fields(session: Session, row: models.Claim, fields: dict[str, Any], tolerance: float) -> None:
+def _set_fields(
+    session: Session, row: models.Claim, fields: dict[str, Any], tolerance: float
+) -> None:
     """Apply client fields to a row, resolving names; InvalidInput names the field at fault."""
     for name, value in fields.items():
         _SETTERS[name](session, row, value, tolerance)
@@ -96,7 +98,7 @@ def _set_cites(session: Session, row: models.Claim, claim_id: str | None, _: flo
     if claim_id is None:
         row.cites_id = None
         return
-    cited = repository.get_claim(session, claim_id, field="cites")
+    cited: models.Claim | None = repository.get_claim(session, claim_id, field="cites")
     while cited is not None:  # a claim cannot relay itself, even through others
         if row.id is not None and cited.id == row.id:
             raise InvalidInput("A claim cannot cite itself.", field="cites")
@@ -135,23 +137,64 @@ def _named(make: Any, field: str) -> Any:
 def record_claim(session: Session, body: ClaimCreate, actor: str, tolerance: float) -> Snapshot:
     """Record a new claim, its first revision and the conflicts it raises, atomically."""
     begin_write(session)
+    row = _insert_claim(session, body, actor, tolerance)
+    after = repository.snapshot(row)
+    detection.reevaluate(session, [row], row.created_at)
+    session.commit()
+    return after
+
+
+def record_claims(
+    session: Session, bodies: list[ClaimCreate], actor: str, tolerance: float
+) -> list[Snapshot | InvalidInput]:
+    """Record each claim on its own (a bad one never blocks the others), in one transaction.
+
+    Each claim gets a savepoint; the conflict engine then runs once over every group the
+    recorded claims touch. The result holds each claim's snapshot or why it was refused.
+    """
+    begin_write(session)
+    # Every event the claims touch, locked up front in id order: locks taken row by row
+    # could deadlock with another writer, and a rolled-back savepoint would drop them.
+    cited = {int(body.cites) for body in bodies if body.cites}
+    repository.lock_events(session, repository.event_ids(session, {b.event for b in bodies}, cited))
+    outcomes: list[models.Claim | InvalidInput] = []
+    for body in bodies:
+        try:
+            with session.begin_nested():
+                outcomes.append(_insert_claim(session, body, actor, tolerance, lock=False))
+        except InvalidInput as error:
+            outcomes.append(error)
+    recorded = [o for o in outcomes if isinstance(o, models.Claim)]
+    if recorded:
+        detection.reevaluate(session, recorded, utcnow())
+    session.commit()
+    return [o if isinstance(o, InvalidInput) else repository.snapshot(o) for o in outcomes]
+
+
+def _insert_claim(
+    session: Session, body: ClaimCreate, actor: str, tolerance: float, lock: bool = True
+) -> models.Claim:
+    """Insert a new claim and its first revision; InvalidInput names the field at fault.
+
+    lock=False: the caller already holds the locks of every event the claim can touch.
+    """
     fields = body.model_dump(exclude_unset=True)
     fields["figure"] = body.figure
     fields.setdefault("population", body.population)
     if body.as_of is None:
-        fields["as_of"] = (body.published_at.date() if body.published_at else date.today())
+        fields["as_of"] = body.published_at.date() if body.published_at else date.today()
     now = utcnow()
     row = models.Claim(status="active", disputed=False, created_at=now, updated_at=now)
     _set_location(session, row, None, tolerance)
     _set_fields(session, row, fields, tolerance)
-    _lock(session, row, refresh=False)
+    if lock:
+        _lock(session, row, refresh=False)
     session.add(row)
     session.flush()
     after = repository.snapshot(row)
     _add_revision(session, row, actor, None, {k: after[k] for k in CLIENT_FIELDS}, now)
-    detection.reevaluate(session, [row], now)
-    session.commit()
-    return after
+    webhooks.emit(session, "claim.created", lambda: with_successors(session, [row])[0])
+    return row
 
 
 def update_claim(
@@ -193,7 +236,7 @@ def retract_claim(session: Session, claim_id: str, body: RetractBody, actor: str
         "url": str(body.url) if body.url else None,
         "retracted_at": retracted_at.isoformat(),
     }
-    return _commit_change(session, row, before, actor, body.reason)
+    return _commit_change(session, row, before, actor, body.reason, "claim.retracted")
 
 
 def open_dispute(
@@ -209,7 +252,8 @@ def open_dispute(
     )
     session.add(dispute)
     row.disputed = True
-    _commit_change(session, row, before, actor, f"Disputed by {body.by}: {body.reason}")
+    reason = f"Disputed by {body.by}: {body.reason}"
+    _commit_change(session, row, before, actor, reason, "claim.disputed")
     return dispute
 
 
@@ -227,7 +271,9 @@ def close_dispute(
     dispute.closed_at, dispute.close_note = utcnow(), body.note
     session.flush()
     row.disputed = any(d.closed_at is None for d in repository.disputes_of(session, {row.id}))
-    reason = f"Dispute {dispute_id} by {dispute.by} closed" + (f": {body.note}" if body.note else "")
+    reason = f"Dispute {dispute_id} by {dispute.by} closed" + (
+        f": {body.note}" if body.note else ""
+    )
     _commit_change(session, row, before, actor, reason)
     return dispute
 
@@ -252,7 +298,12 @@ def _lock(session: Session, row: models.Claim, *, refresh: bool = True) -> None:
 
 
 def _commit_change(
-    session: Session, row: models.Claim, before: Snapshot, actor: str, reason: str
+    session: Session,
+    row: models.Claim,
+    before: Snapshot,
+    actor: str,
+    reason: str,
+    event: str = "claim.updated",  # closing a dispute is an update too
 ) -> Snapshot:
     now = utcnow()
     row.updated_at = now
@@ -264,6 +315,7 @@ def _commit_change(
         if before[k] != after[k]
     }
     _add_revision(session, row, actor, reason, changes, now)
+    webhooks.emit(session, event, lambda: with_successors(session, [row])[0])
     detection.reevaluate(session, [row], now)
     session.commit()
     return after
@@ -305,12 +357,16 @@ def list_claims(
     session: Session, filters: dict[str, str | None], after: int, limit: int
 ) -> tuple[list[Snapshot], bool]:
     """A page of claims by id, and whether more follow."""
-    if filters.get("claimant") is not None:
-        filters["claimant_key"] = normalise(filters.pop("claimant"))
-    filters.pop("claimant", None)
-    where = repository.claim_filters(session, **filters)
-    rows = repository.page(session, models.Claim, after, limit, *where)
+    rows = repository.page(session, models.Claim, after, limit, *claim_where(session, filters))
     return with_successors(session, rows[:limit]), len(rows) > limit
+
+
+def claim_where(session: Session, filters: dict[str, str | None]) -> list[ColumnElement[bool]]:
+    """The claims list's filters as WHERE clauses; unknown names are InvalidInput naming them."""
+    named = {name: value for name, value in filters.items() if name != "claimant"}
+    if filters.get("claimant") is not None:
+        named["claimant_key"] = normalise(filters["claimant"])
+    return repository.claim_filters(session, **named)
 
 
 def list_disputes(session: Session, claim_id: str) -> list[models.Dispute]:

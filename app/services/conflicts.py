@@ -10,6 +10,7 @@ from app import models, repository
 from app.db import begin_write
 from app.domain.model import StateConflict
 from app.models import utcnow
+from app.services import webhooks
 
 
 def list_conflicts(
@@ -29,5 +30,6 @@ def resolve_conflict(session: Session, conflict_id: str, note: str, actor: str) 
         raise StateConflict(f"Conflict {conflict_id} is {conflict.status}, not open.")
     conflict.status, conflict.closed_at = "resolved", utcnow()
     conflict.resolution_note, conflict.resolved_by = note, actor
+    webhooks.emit(session, "conflict.resolved", lambda: repository.conflict_view(conflict))
     session.commit()
     return conflict

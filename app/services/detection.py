@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from app import models, repository
 from app.domain.conflicts import find_conflicts
 from app.domain.model import ClaimFacts, Figure, Finding, MetricKind, Qualifier
+from app.services import webhooks
 from app.services.resources import population_tree
 
 
@@ -40,7 +42,11 @@ def facts(
         population_ancestors=ancestors(tree, snap["population"]),
         location_key=" ".join((snap["location"] or "").casefold().split()),
         figure=Figure(
-            figure["text"], figure["low"], figure["high"], figure["point"], Qualifier(figure["qualifier"])
+            figure["text"],
+            figure["low"],
+            figure["high"],
+            figure["point"],
+            Qualifier(figure["qualifier"]),
         ),
         as_of=date.fromisoformat(snap["as_of"]),
         claimant=snap["claimant"],
@@ -77,21 +83,50 @@ def reevaluate(session: Session, rows: list[models.Claim], now: datetime) -> Non
     scope = repository.detection_scope(session, rows)
     scope_facts = current_facts(session, scope)
     findings = {
-        f.key: f for row in rows for f in find_conflicts(scope_facts, involving=str(row.id))
+        f.key: f
+        for row, near in _neighbourhoods(rows, scope_facts)
+        for f in find_conflicts(near, involving=str(row.id))
     }
     by_id = {str(r.id): r for r in scope}
     for conflict in repository.live_conflicts_of(session, {r.id for r in rows}):
         finding = findings.pop(conflict.key, None)
         if finding is None and conflict.status == "open":
             conflict.status, conflict.closed_at = "cleared", now
+            webhooks.emit(session, "conflict.cleared", partial(repository.conflict_view, conflict))
         elif finding is not None and conflict.status == "open":
             _describe(conflict, finding)
-    for finding in findings.values():
-        session.add(_new_conflict(finding, by_id, now))
+    opened = [_new_conflict(finding, by_id, now) for finding in findings.values()]
+    session.add_all(opened)
     session.flush()
+    for conflict in opened:
+        webhooks.emit(session, "conflict.opened", partial(repository.conflict_view, conflict))
 
 
-def _new_conflict(finding: Finding, claims: dict[str, models.Claim], now: datetime) -> models.Conflict:
+def _neighbourhoods(
+    rows: list[models.Claim], scope: list[ClaimFacts]
+) -> list[tuple[models.Claim, list[ClaimFacts]]]:
+    """Each changed row with the facts that can conflict with it: its group, citers, cited.
+
+    Giving each row the whole scope made a batch of n claims cost n x (its groups' sizes):
+    a 1,000-claim bulk import compared every claim with every other (bench/RESULTS.md).
+    """
+    changed = {str(r.id) for r in rows}
+    cited = {f.cites for f in scope if f.id in changed and f.cites}
+    related = [f for f in scope if f.cites in changed or f.id in cited]
+    groups: dict[tuple[str, str, str], list[ClaimFacts]] = {}
+    for fact in scope:
+        groups.setdefault(_group_of(fact), []).append(fact)
+    by_id = {f.id: f for f in scope}
+    return [(row, groups[_group_of(by_id[str(row.id)])] + related) for row in rows]
+
+
+def _group_of(fact: ClaimFacts) -> tuple[str, str, str]:
+    return (fact.event, fact.metric, fact.location_key)
+
+
+def _new_conflict(
+    finding: Finding, claims: dict[str, models.Claim], now: datetime
+) -> models.Conflict:
     first = claims[finding.claims[0]]
     conflict = models.Conflict(
         key=finding.key,

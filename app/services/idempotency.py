@@ -64,7 +64,9 @@ def _pending(scope: str, key: str, request_hash: str, ttl: timedelta) -> models.
     )
 
 
-def store_response(factory: sessionmaker[Session], scope: str, key: str, stored: Stored | None) -> None:
+def store_response(
+    factory: sessionmaker[Session], scope: str, key: str, stored: Stored | None
+) -> None:
     """Keep the response for replays, or (None) release the key so a retry runs afresh."""
     r = models.IdempotencyRecord
     with factory() as session:

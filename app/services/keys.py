@@ -59,9 +59,6 @@ def create_key(session: Session, name: str, role: Role) -> tuple[models.ApiKey, 
     return row, key
 
 
-
-
-
 def revoke_key(session: Session, key_id: int) -> models.ApiKey:
     """Revoke a key; it answers 401 from now on. Revoking twice is harmless."""
     begin_write(session)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app import models, repository
 from app.domain import report
-from app.domain.conflicts import superseded_by
+from app.domain.conflicts import find_conflicts, superseded_by
 from app.domain.model import ClaimFacts
 from app.models import utcnow
 from app.services import detection
@@ -25,7 +25,7 @@ def event_report(session: Session, slug: str, as_of: datetime | None) -> dict[st
     snaps = _claims_at(session, event.id, as_of)
     facts = {f.id: f for f in detection.facts_of_snapshots(session, snaps)}
     successors = superseded_by(facts.values())
-    conflicts = _conflicts_at(session, event.id, as_of)
+    conflicts = _conflicts_at(session, event.id, as_of, facts)
     metrics = {m.name: m for m in repository.all_metrics(session)}
     groups: dict[GroupKey, list[dict[str, Any]]] = defaultdict(list)
     for snap in snaps:
@@ -84,18 +84,38 @@ def _claims_at(session: Session, event_id: int, as_of: datetime | None) -> list[
     return [r.snapshot for r in revisions]
 
 
-def _conflicts_at(session: Session, event_id: int, as_of: datetime | None) -> list[dict[str, Any]]:
-    """The event's open and resolved conflicts, as they stood at `as_of` (default: now)."""
+def _conflicts_at(
+    session: Session, event_id: int, as_of: datetime | None, facts: dict[str, ClaimFacts]
+) -> list[dict[str, Any]]:
+    """The event's open and resolved conflicts, as they stood at `as_of` (default: now).
+
+    `facts` are the event's claims at `as_of`: a conflict's stored detail and gap follow
+    its claims' later corrections, so they are described again from the claims as they were.
+    """
     k = models.Conflict
     if as_of is None:
         rows = repository.conflicts_where(session, k.event_id == event_id, k.status != "cleared")
         return [repository.conflict_view(r) for r in rows]
     rows = repository.conflicts_where(session, k.event_id == event_id, k.opened_at <= as_of)
-    views = [repository.conflict_view(r) for r in rows]
+    views = [_described_at(repository.conflict_view(r), r.key, facts) for r in rows]
+    still_open = {"status": "open", "closed_at": None, "resolution_note": None, "resolved_by": None}
     for view in views:
         if view["closed_at"] is None or view["closed_at"] > as_of:
-            view |= {"status": "open", "closed_at": None, "resolution_note": None, "resolved_by": None}
+            view |= still_open
     return [v for v in views if v["status"] != "cleared"]
+
+
+def _described_at(view: dict[str, Any], key: str, facts: dict[str, ClaimFacts]) -> dict[str, Any]:
+    """The conflict with the detail and gap that its claims in `facts` give it, else as stored."""
+    # Not every claim is in `facts`: a cited claim may belong to another event.
+    claims = [facts[i] for i in view["claims"] if i in facts]
+    if view["dispute"] is not None:
+        claims = [replace(c, open_disputes=(view["dispute"],)) for c in claims]
+    finding = next((f for f in find_conflicts(claims) if f.key == key), None)
+    if finding is None:
+        return view
+    gap = None if finding.gap is None else asdict(finding.gap)
+    return view | {"detail": finding.detail, "gap": gap}
 
 
 def discrepancies(session: Session, filters: dict[str, Any]) -> list[dict[str, Any]]:

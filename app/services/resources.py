@@ -95,4 +95,3 @@ def population_tree(session: Session) -> dict[str, str | None]:
     rows = repository.all_populations(session)
     names = {row.id: row.name for row in rows}
     return {row.name: names.get(row.parent_id) if row.parent_id else None for row in rows}
-

@@ -1,0 +1,138 @@
+"""A claim as schema.org ClaimReview JSON-LD, with the fields Google's Fact Check Tools read."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.deps import Reader
+from app.api.errors import ERROR_RESPONSES
+from app.db import SessionDep
+from app.domain.review import BEST_RATING, WORST_RATING
+from app.repository import Snapshot
+from app.services import reviews
+from app.services.reviews import Review
+
+router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=ERROR_RESPONSES)
+
+# Words that make a claimant an Organization rather than a Person (a claimant is free text).
+ORGANIZATION_WORDS = frozenset((
+    "ministry", "department", "agency", "office", "government", "authorities", "authority",
+    "police", "army", "military", "forces", "defence", "defense", "council", "committee",
+    "commission", "service", "services", "organization", "organisation", "union", "nations",
+    "un", "who", "cross", "crescent", "hospital", "health", "news", "tv", "radio", "press",
+    "bureau", "institute", "centre", "center", "group", "association", "court", "parliament",
+    "state", "media",
+))  # fmt: skip
+
+
+class JsonLDResponse(JSONResponse):
+    media_type = "application/ld+json"
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+    type: str = Field(alias="@type")
+
+
+class Party(Node):
+    name: str
+    url: str | None = None
+
+
+class CreativeWork(Node):
+    url: str
+    publisher: Party | None = None
+
+
+class ClaimLD(Node):
+    author: Party
+    datePublished: str
+    appearance: CreativeWork | None = None
+
+
+class Rating(Node):
+    alternateName: str
+    name: str
+    ratingValue: int
+    bestRating: int
+    worstRating: int
+    ratingExplanation: str
+
+
+class ClaimReview(BaseModel):
+    model_config = Node.model_config
+    context: str = Field("https://schema.org", alias="@context")
+    type: str = Field("ClaimReview", alias="@type")
+    url: str
+    claimReviewed: str
+    itemReviewed: ClaimLD
+    reviewRating: Rating
+    author: Party
+    datePublished: str
+
+
+@router.get(
+    "/{claim_id}/claimreview",
+    response_class=JsonLDResponse,
+    response_model_exclude_none=True,
+)
+def claim_review(claim_id: str, request: Request, session: SessionDep, _: Reader) -> ClaimReview:
+    """Tally's finding about a claim as ClaimReview JSON-LD (application/ld+json)."""
+    review = reviews.review_claim(session, claim_id)
+    settings = request.app.state.settings
+    author = Party(
+        type="Organization", name=settings.claimreview_author, url=settings.claimreview_author_url
+    )
+    return as_claim_review(review, str(request.url_for("read_claim", claim_id=claim_id)), author)
+
+
+def as_claim_review(review: Review, url: str, author: Party) -> ClaimReview:
+    """The review as schema.org ClaimReview; `url` is the claim's own address."""
+    claim, found = review.claim, review.verdict
+    rating = Rating(
+        type="Rating",
+        alternateName=found.label,
+        name=found.label,
+        ratingValue=found.rating,
+        bestRating=BEST_RATING,
+        worstRating=WORST_RATING,
+        ratingExplanation=found.explanation,
+    )
+    return ClaimReview(
+        url=url,
+        claimReviewed=claim["quote"] or statement(claim),
+        itemReviewed=ClaimLD(
+            type="Claim",
+            author=party(claim["claimant"], review.publisher),
+            datePublished=claim["published_at"] or claim["as_of"],
+            appearance=_appearance(claim["url"], review.publisher),
+        ),
+        reviewRating=rating,
+        author=author,
+        datePublished=review.reviewed_at.isoformat(),
+    )
+
+
+def statement(claim: Snapshot) -> str:
+    """The claim in a line: `at least 164 deaths (civilians) in Almaty, as of 2022-01-09`."""
+    metric = str(claim["metric"]).replace("_", " ")
+    population = "" if claim["population"] == "all" else f" ({claim['population']})"
+    place = f" in {claim['location']}" if claim["location"] else ""
+    return f"{claim['figure']['text']} {metric}{population}{place}, as of {claim['as_of']}"
+
+
+def party(claimant: str, publisher: str) -> Party:
+    """The claimant as an Organization (a body, or the publisher itself) or else a Person."""
+    words = set(claimant.casefold().replace("'s", "").split())
+    body = words & ORGANIZATION_WORDS or claimant.casefold() == publisher.casefold()
+    return Party(type="Organization" if body else "Person", name=claimant)
+
+
+def _appearance(url: str | None, publisher: str) -> CreativeWork | None:
+    if url is None:
+        return None
+    return CreativeWork(
+        type="CreativeWork", url=url, publisher=Party(type="Organization", name=publisher)
+    )

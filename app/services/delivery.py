@@ -1,0 +1,196 @@
+"""Sending the webhook outbox: claim due deliveries, sign and send them, record each outcome.
+
+An attempt is claimed in a short transaction that leases the row (moves next_attempt_at
+past the longest a send can take), sent outside any transaction, and recorded in another.
+A worker that dies mid-send leaves the lease to expire and the attempt is made again:
+delivery is at least once, and `webhook-id` lets receivers drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import random
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+import structlog
+from sqlalchemy.orm import Session
+
+from app import models, repository
+from app.config import Settings
+from app.db import begin_write
+from app.models import utcnow
+from app.services import ssrf, webhooks
+
+log = structlog.get_logger()
+
+USER_AGENT = "Tally-Webhooks/0.1"
+MAX_BACKOFF_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One claimed attempt: what to send where, signed with which secrets."""
+
+    delivery_id: int
+    attempt: int
+    message_id: str
+    body: str
+    url: str
+    secrets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: str) -> str:
+    """`v1,<base64 HMAC-SHA256 of "id.timestamp.body">`, keyed with the decoded secret."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{message_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def signed_headers(job: Job, now: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers; one signature per live secret, space-separated."""
+    timestamp = int(now.timestamp())
+    signatures = (signature(s, job.message_id, timestamp, job.body) for s in job.secrets)
+    return {
+        "webhook-id": job.message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(signatures),
+    }
+
+
+def signing_secrets(webhook: models.Webhook, now: datetime) -> tuple[str, ...]:
+    """The current secret, and the previous one while its rotation window lasts."""
+    expires = webhook.previous_secret_expires_at
+    if webhook.previous_secret and expires is not None and expires > now:
+        return (webhook.secret, webhook.previous_secret)
+    return (webhook.secret,)
+
+
+def backoff(attempts: int, base_seconds: float) -> timedelta:
+    """About base·2^(attempts-1), capped at an hour; jittered so retries do not march together."""
+    ceiling = min(MAX_BACKOFF_SECONDS, base_seconds * 2 ** min(attempts - 1, 30))
+    return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))
+
+
+def lease_seconds(settings: Settings) -> float:
+    """How long a claimed attempt is reserved: longer than connect, write and read can take."""
+    return settings.webhook_timeout_seconds * 3 + 30
+
+
+def claim_due(session: Session, settings: Settings, limit: int) -> list[Job]:
+    """Take up to `limit` due deliveries for one attempt each; no other worker gets them."""
+    now = utcnow()
+    due = repository.any_due(session, now)  # a plain read first: idle polls take no write lock
+    session.rollback()
+    if not due:
+        return []
+    begin_write(session)
+    jobs = [
+        _lease(session, row, now, settings)
+        for row in repository.due_deliveries(session, now, limit)
+    ]
+    session.commit()
+    return jobs
+
+
+def _lease(session: Session, row: models.WebhookDelivery, now: datetime, settings: Settings) -> Job:
+    webhook = session.get_one(models.Webhook, row.webhook_id)
+    row.attempts += 1
+    row.last_attempt_at = now
+    row.next_attempt_at = now + timedelta(seconds=lease_seconds(settings))
+    return Job(
+        row.id, row.attempts, row.message_id, row.body, webhook.url, signing_secrets(webhook, now)
+    )
+
+
+def send(client: httpx.Client, job: Job, *, allow_private: bool) -> Outcome:
+    """POST the signed body once; refused addresses are never contacted."""
+    try:
+        target = ssrf.pin(job.url, allow_private=allow_private)
+    except ssrf.Refused as error:
+        return Outcome(None, f"Not sent: {error}.")
+    headers = target.headers | signed_headers(job, utcnow())
+    headers |= {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    try:
+        # The body of the answer is never read: only its status matters.
+        with client.stream(
+            "POST",
+            target.url,
+            content=job.body.encode(),
+            headers=headers,
+            extensions=target.extensions,
+        ) as response:
+            code = response.status_code
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        return Outcome(None, f"{type(error).__name__}: {error}".removesuffix(": "))
+    return Outcome(code, None if 200 <= code < 300 else f"The endpoint answered {code}.")
+
+
+def record(session: Session, job: Job, outcome: Outcome, settings: Settings) -> None:
+    """Store the attempt's outcome and schedule the next, unless the attempt was taken over."""
+    begin_write(session)
+    row = session.get(models.WebhookDelivery, job.delivery_id, with_for_update=True)
+    if row is None or row.status != "pending" or row.attempts != job.attempt:
+        session.rollback()
+        return
+    if outcome.status_code == 410:
+        webhook = session.get_one(models.Webhook, row.webhook_id)
+        webhooks.disable(session, webhook, "The endpoint answered 410 Gone.")
+    now = utcnow()
+    row.response_status, row.last_error = outcome.status_code, outcome.error
+    row.status, row.next_attempt_at = _next_step(row, outcome, now, settings)
+    row.delivered_at = now if outcome.delivered else None
+    session.commit()
+
+
+def _next_step(
+    row: models.WebhookDelivery, outcome: Outcome, now: datetime, settings: Settings
+) -> tuple[str, datetime | None]:
+    """The delivery's status after this attempt, and when to try again."""
+    if outcome.delivered:
+        return "delivered", None
+    expired = now - row.created_at >= timedelta(hours=settings.webhook_retry_hours)
+    if outcome.status_code == 410 or expired:
+        return "failed", None
+    return "pending", now + backoff(row.attempts, settings.webhook_retry_base_seconds)
+
+
+def deliver_due(
+    make_session: Callable[[], Session], settings: Settings, client: httpx.Client, pool: Executor
+) -> int:
+    """One attempt at each due delivery, webhook_concurrency at a time; how many were made."""
+    with make_session() as session:
+        jobs = claim_due(session, settings, settings.webhook_concurrency)
+    for _ in pool.map(lambda job: _attempt(make_session, settings, client, job), jobs):
+        pass
+    return len(jobs)
+
+
+def _attempt(
+    make_session: Callable[[], Session], settings: Settings, client: httpx.Client, job: Job
+) -> None:
+    outcome = send(client, job, allow_private=settings.webhook_allow_private)
+    if not outcome.delivered:
+        log.warning(
+            "webhook delivery failed",
+            delivery=job.delivery_id,
+            attempt=job.attempt,
+            error=outcome.error,
+        )
+    with make_session() as session:
+        record(session, job, outcome, settings)

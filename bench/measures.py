@@ -1,0 +1,365 @@
+"""The five measurements of issue 7 on one kind of database, side by side with baselines."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from app import models
+from app.services import keys
+from bench import data
+from bench.load import Load, run_load
+from bench.servers import Databases, Server, serving
+
+
+@dataclass(frozen=True)
+class Mode:
+    runs: int
+    write_seconds: float
+    connections: int
+    overload_seconds: float
+    overload_connections: int
+    preload: int  # claims already in the write bench's groups
+    bulk_rows: int
+    bulk_batch: int
+    report_events: tuple[int, ...]
+    ledgers: tuple[int, ...]
+    filler_event: int  # claims per filler event
+    detect_sizes: tuple[int, ...]
+    detect_groups: int
+    detect_writes: int
+    report_requests: int
+
+
+FULL = Mode(
+    runs=3, write_seconds=15, connections=16, overload_seconds=60, overload_connections=256,
+    preload=20_000, bulk_rows=5_000, bulk_batch=1_000, report_events=(100, 1_000, 10_000),
+    ledgers=(10_000, 100_000, 1_000_000), filler_event=1_000, detect_sizes=(10, 100, 1_000, 3_000),
+    detect_groups=5, detect_writes=20, report_requests=5,
+)  # fmt: skip
+SMOKE = Mode(
+    runs=1, write_seconds=1, connections=4, overload_seconds=2, overload_connections=32,
+    preload=300, bulk_rows=60, bulk_batch=30, report_events=(10, 50), ledgers=(200, 600),
+    filler_event=100, detect_sizes=(2, 10), detect_groups=2, detect_writes=2, report_requests=2,
+)  # fmt: skip
+
+
+@dataclass
+class Bench:
+    """One database kind's run: where its databases live, how to drive load, what it found."""
+
+    kind: str
+    dbs: Databases
+    logs: Path
+    wrk: str | None
+    mode: Mode
+    base: str = ""  # migrated, with the bench's events, sources and an editor key
+    token: str = ""
+    found: dict[str, Any] = field(default_factory=dict)
+    _names: Iterator[int] = field(default_factory=lambda: iter(range(10**6)))
+
+    def fresh(self, template: str) -> str:
+        return self.dbs.copy(template, f"b{next(self._names)}")
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@contextmanager
+def engine_of(url: str) -> Iterator[Engine]:
+    engine = create_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def prepare(bench: Bench) -> str:
+    """The base template and the write bench's template (base + preloaded claims)."""
+    bench.base = bench.dbs.migrated("bench_base")
+    with engine_of(bench.base) as engine:
+        with engine.connect() as conn:
+            data.seed_reference(conn, [data.event_slug(n) for n in range(data.EVENTS)])
+            conn.commit()
+        with Session(engine) as session:
+            _, bench.token = keys.create_key(session, "bench", keys.Role.EDITOR)
+    writes = bench.dbs.copy(bench.base, "bench_writes")
+    with engine_of(writes) as engine, engine.connect() as conn:
+        data.load_claims(conn, list(data.write_bodies(7, bench.mode.preload)))
+        _analyze(conn)
+    return writes
+
+
+def _analyze(conn: Any) -> None:
+    """PostgreSQL's statistics as autovacuum would leave them (SQLite stays as Tally leaves it)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("ANALYZE"))
+        conn.commit()
+
+
+# --- 1. writes, 5. memory, and overload ------------------------------------------------------
+
+
+def writes(bench: Bench, template: str) -> None:
+    """Tally and the naive app, interleaved run by run, each on a fresh copy of one database."""
+    mode, runs = bench.mode, bench.found.setdefault("writes", [])
+    for run in range(mode.runs):
+        for app in ("tally", "naive"):
+            view = _loaded(bench, app, template, mode.connections, mode.write_seconds, run)
+            runs.append({"app": app, "run": run, **view})
+
+
+def overload(bench: Bench, template: str) -> None:
+    """256 clients for 60 s: does the server keep answering, and with what?"""
+    mode, runs = bench.mode, bench.found.setdefault("overload", [])
+    for app in ("tally", "naive"):
+        view = _loaded(
+            bench, app, template, mode.overload_connections, mode.overload_seconds, 99, probe=True
+        )
+        runs.append({"app": app, **view})
+
+
+def _loaded(
+    bench: Bench, app: str, template: str, connections: int, seconds: float, seed: int,
+    probe: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    url = bench.fresh(template)
+    try:
+        with serving(app, url, bench.logs) as server:
+            cpu = server.cpu_seconds()
+            load = run_load(bench.wrk, server.url, bench.token, connections, seconds, seed)
+            view = _load_view(load) | {"rss_mib": server.peak_rss_mib()}
+            view["cpu_ms_per_ok"] = (server.cpu_seconds() - cpu) * 1000 / max(load.ok, 1)
+            return view | ({"alive_after": _answers(server)} if probe else {})
+    finally:
+        bench.dbs.drop(url)
+
+
+def _answers(server: Server) -> bool:
+    """Whether the server answers a health check within 5 s right after the load."""
+    try:
+        return httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _load_view(load: Load) -> dict[str, Any]:
+    return {
+        "throughput": load.throughput,
+        "p50_ms": load.p50_ms,
+        "p99_ms": load.p99_ms,
+        "max_ms": load.max_ms,
+        "requests": load.requests,
+        "seconds": load.seconds,
+        "statuses": load.statuses,
+        "failures": load.failures,
+        "socket_errors": load.socket_errors,
+        "timeouts": load.timeouts,
+        "no_retry_after": load.no_retry_after,
+    }
+
+
+# --- 2. bulk import ------------------------------------------------------------------------
+
+
+def bulk(bench: Bench) -> None:
+    """Claims/s through POST /v1/claims/bulk vs one executemany of the same claim rows."""
+    runs = bench.found.setdefault("bulk", [])
+    for run in range(bench.mode.runs):
+        bodies = list(data.write_bodies(1000 + run, bench.mode.bulk_rows))
+        entry: dict[str, Any] = {
+            "run": run,
+            "rows": len(bodies),
+            "raw_rate": _raw_rate(bench, bodies),
+        }
+        url = bench.fresh(bench.base)
+        try:
+            with serving("tally", url, bench.logs) as server:
+                entry["bulk_present"] = _has_bulk(server)
+                if entry["bulk_present"]:
+                    entry |= _bulk_rate(bench, server, bodies)
+                entry["rss_mib"] = server.peak_rss_mib()
+        finally:
+            bench.dbs.drop(url)
+        runs.append(entry)
+
+
+def _has_bulk(server: Server) -> bool:
+    paths = httpx.get(f"{server.url}/openapi.json", timeout=30).json()["paths"]
+    return "post" in paths.get("/v1/claims/bulk", {})
+
+
+def _bulk_rate(bench: Bench, server: Server, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    started, recorded = time.perf_counter(), 0
+    with httpx.Client(base_url=server.url, headers=bench.headers(), timeout=600) as client:
+        for chunk in _chunks(bodies, bench.mode.bulk_batch):
+            recorded += _post_bulk(client, chunk)
+    seconds = time.perf_counter() - started
+    return {"bulk_rate": recorded / seconds, "bulk_recorded": recorded}
+
+
+def _post_bulk(client: httpx.Client, bodies: list[dict[str, Any]]) -> int:
+    """POST one NDJSON batch; the number of rows recorded (201)."""
+    lines = "\n".join(json.dumps(b) for b in bodies)
+    response = client.post(
+        "/v1/claims/bulk", content=lines.encode(), headers={"Content-Type": "application/x-ndjson"}
+    )
+    response.raise_for_status()
+    return sum(1 for r in response.json()["results"] if r["status"] == 201)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _raw_rate(bench: Bench, bodies: list[dict[str, Any]]) -> float:
+    """Claims/s of one DBAPI executemany of the claim rows, in one transaction, committed."""
+    url = bench.fresh(bench.base)
+    try:
+        with engine_of(url) as engine, engine.connect() as conn:
+            claims, _ = data.claim_rows(bodies, data.next_id(conn, "claim"), data.references(conn))
+            conn.rollback()
+            started = time.perf_counter()
+            data.executemany(conn, "claim", data.CLAIM_COLUMNS, claims)
+            conn.commit()
+            return len(claims) / (time.perf_counter() - started)
+    finally:
+        bench.dbs.drop(url)
+
+
+# --- 4. detection cost vs group size ---------------------------------------------------------
+
+
+def detection(bench: Bench) -> None:
+    """Latency of one write into groups of each size (0 = a new group), one writer at a time."""
+    mode, url = bench.mode, bench.fresh(bench.base)
+    slug = data.event_slug(1)
+    with engine_of(url) as engine, engine.connect() as conn:
+        rng = random.Random(11)
+        bodies = [
+            data.claim_body(rng, 1, slug, location=f"G{size}-{g}", metrics=("deaths",))
+            for size in mode.detect_sizes
+            for g in range(mode.detect_groups)
+            for _ in range(size)
+        ]
+        data.load_claims(conn, bodies)
+        _analyze(conn)
+    timings: dict[int, list[float]] = {}
+    try:
+        with serving("tally", url, bench.logs) as server, _client(bench, server) as client:
+            rng = random.Random(12)
+            for run in range(mode.runs):
+                for size in (0, *mode.detect_sizes):
+                    timings.setdefault(size, []).append(_group_writes(client, rng, mode, size, run))
+            bench.found["detection_rss_mib"] = server.peak_rss_mib()
+    finally:
+        bench.dbs.drop(url)
+    bench.found["detection"] = {str(size): runs for size, runs in timings.items()}
+
+
+def _group_writes(
+    client: httpx.Client, rng: random.Random, mode: Mode, size: int, run: int
+) -> float:
+    """The median latency (ms) of mode.detect_writes writes into groups of `size`."""
+    latencies = []
+    for n in range(mode.detect_writes):
+        where = f"G{size}-{n % mode.detect_groups}" if size else f"new-{run}-{n}"
+        body = data.claim_body(rng, 1, data.event_slug(1), location=where, metrics=("deaths",))
+        started = time.perf_counter()
+        response = client.post("/v1/claims", json=body)
+        latencies.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return median(latencies)
+
+
+@contextmanager
+def _client(bench: Bench, server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers=bench.headers(), timeout=120) as client:
+        client.post("/v1/claims", json=data.claim_body(random.Random(1), 2, data.event_slug(2)))
+        yield client
+
+
+# --- 3. reports ----------------------------------------------------------------------------
+
+
+def reports(bench: Bench) -> None:
+    """Report latency for events of each size, as the ledger around them grows."""
+    mode, url = bench.mode, bench.fresh(bench.base)
+    targets = {size: f"report-{size}" for size in mode.report_events}
+    found: list[dict[str, Any]] = bench.found.setdefault("reports", [])
+    try:
+        with serving("tally", url, bench.logs) as server, engine_of(url) as engine:
+            with engine.connect() as conn:
+                data.add_events(conn, list(targets.values()))
+                conn.commit()
+            bench.found["report_targets_via"] = _load_targets(bench, server, engine, targets)
+            for ledger in mode.ledgers:
+                total = _grow(engine, mode, ledger)
+                for size, slug in targets.items():
+                    found.append({"ledger": ledger, "claims": total, "event": size,
+                                  "ms": _report_times(bench, server, slug)})  # fmt: skip
+            bench.found["reports_rss_mib"] = server.peak_rss_mib()
+    finally:
+        bench.dbs.drop(url)
+
+
+def _load_targets(bench: Bench, server: Server, engine: Engine, targets: dict[int, str]) -> str:
+    """Load the measured events through the bulk endpoint (real conflicts), else by SQL."""
+    bodies = {
+        size: data.event_bodies(size, 5000 + size, slug, size) for size, slug in targets.items()
+    }
+    if _has_bulk(server):
+        with httpx.Client(base_url=server.url, headers=bench.headers(), timeout=600) as client:
+            for rows in bodies.values():
+                for chunk in _chunks(rows, 1000):
+                    _post_bulk(client, chunk)
+        return "POST /v1/claims/bulk"
+    with engine.connect() as conn:
+        data.load_claims(conn, [b for rows in bodies.values() for b in rows])
+    return "direct SQL (bulk endpoint absent)"
+
+
+def _grow(engine: Engine, mode: Mode, ledger: int) -> int:
+    """Add filler events of mode.filler_event claims until the ledger holds >= `ledger` claims."""
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(models.Claim)).scalar_one()
+        first = conn.execute(select(func.count()).select_from(models.Event)).scalar_one()
+        missing = max(0, ledger - total)
+        slugs = [f"fill-{first + n:06d}" for n in range(-(-missing // mode.filler_event))]
+        for start in range(0, len(slugs), 50):
+            batch = slugs[start : start + 50]
+            data.add_events(conn, batch)
+            conn.commit()
+            bodies = [
+                body
+                for n, slug in enumerate(batch, start=first + start)
+                for body in data.event_bodies(n, n % data.EVENTS, slug, mode.filler_event)
+            ]
+            data.load_claims(conn, bodies, chunk=50_000)
+        _analyze(conn)
+        return int(conn.execute(select(func.count()).select_from(models.Claim)).scalar_one())
+
+
+def _report_times(bench: Bench, server: Server, slug: str) -> list[float]:
+    """Latencies (ms) of GET /v1/events/{slug}/report after one unmeasured request."""
+    times = []
+    with httpx.Client(base_url=server.url, headers=bench.headers(), timeout=300) as client:
+        for n in range(bench.mode.report_requests + 1):
+            started = time.perf_counter()
+            response = client.get(f"/v1/events/{slug}/report")
+            response.raise_for_status()
+            if n:
+                times.append((time.perf_counter() - started) * 1000)
+    return times

@@ -1,0 +1,41 @@
+"""The bench in its smoke mode: it still runs end to end (it measures nothing worth reading)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_bench_smoke_runs_and_writes_results(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--smoke",
+        "--db",
+        "sqlite",
+        "--python-load",
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = out.read_text()
+    for heading in (
+        "## Targets",
+        "#### Writes",
+        "#### Overload",
+        "#### Bulk import",
+        "#### Detection",
+        "#### Reports",
+    ):
+        assert heading in text
+    assert "| tally |" in text
+    assert "| naive |" in text
