@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from app.main import create_app
+from tests.conftest import ADMIN_KEY
 
 
 def test_health_and_readiness(client: TestClient) -> None:
@@ -175,3 +176,21 @@ def test_nul_characters_are_refused_not_500(client: TestClient) -> None:
     assert response.json()["errors"][0]["field"] == "title"
     assert client.get("/v1/claims", params={"claimant": "a\x00"}).status_code == 400
     assert client.get("/v1/events").json()["items"] == []
+
+
+def test_request_logs_never_carry_keys(client: TestClient) -> None:
+    from structlog.testing import capture_logs
+
+    from app.logs import configure_logging
+
+    created = client.post("/v1/keys", json={"name": "desk", "role": "reader"}).json()
+    configure_logging("info")
+    try:
+        with capture_logs() as logs:
+            client.get("/v1/events", headers={"Authorization": f"Bearer {created['key']}"})
+            client.get("/nowhere")
+    finally:
+        configure_logging("warning")
+    assert {"event": "request", "status": 404, "route": "unmatched"}.items() <= logs[-1].items()
+    assert created["key"] not in repr(logs)
+    assert ADMIN_KEY not in repr(logs)
