@@ -138,6 +138,13 @@ def seed(client: TestClient) -> None:
     )
 
 
+@pytest.fixture
+def ledger(client: TestClient) -> TestClient:
+    """A client whose database holds the event "quake" and the source "wire"."""
+    seed(client)
+    return client
+
+
 def claim_body(**fields: object) -> dict[str, object]:
     """A valid claim body, with `fields` replacing or adding to the defaults."""
     body: dict[str, object] = {

@@ -26,12 +26,6 @@ NDJSON = {"content-type": "application/x-ndjson"}
 CSV = {"content-type": "text/csv"}
 
 
-@pytest.fixture
-def ledger(client: TestClient) -> TestClient:
-    seed(client)
-    return client
-
-
 def ndjson(*rows: object) -> str:
     return "".join((row if isinstance(row, str) else json.dumps(row)) + "\n" for row in rows)
 

@@ -9,13 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_KEY, claim_body, seed
-
-
-@pytest.fixture
-def ledger(client: TestClient) -> TestClient:
-    seed(client)
-    return client
+from tests.conftest import ADMIN_KEY, claim_body
 
 
 def count_claims(client: TestClient) -> int:

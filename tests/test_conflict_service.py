@@ -20,7 +20,7 @@ from app.domain.conflicts import find_conflicts
 from app.schemas import RetractBody
 from app.services import claims
 from app.services.detection import current_facts
-from tests.conftest import ADMIN_KEY, claim_body, new_key, seed
+from tests.conftest import ADMIN_KEY, claim_body, new_key
 from tests.ledger import (
     D1,
     D2,
@@ -37,12 +37,6 @@ from tests.ledger import (
     patch_claim,
     retract,
 )
-
-
-@pytest.fixture
-def ledger(client: TestClient) -> TestClient:
-    seed(client)
-    return client
 
 
 def mismatch(client: TestClient) -> tuple[str, str, dict[str, object]]:

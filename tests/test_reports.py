@@ -6,11 +6,9 @@ import csv
 import io
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from app.api.formats import REPORT_COLUMNS
-from tests.conftest import seed
 from tests.ledger import (
     D1,
     D2,
@@ -23,12 +21,6 @@ from tests.ledger import (
     patch_claim,
     retract,
 )
-
-
-@pytest.fixture
-def ledger(client: TestClient) -> TestClient:
-    seed(client)
-    return client
 
 
 def report(client: TestClient, event: str = "quake", **params: str) -> dict[str, Any]:

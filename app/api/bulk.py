@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from app.api import formats
+from app.api.claims import ClaimFilters
 from app.api.deps import Editor, Reader
 from app.api.errors import ERROR_RESPONSES, TITLES, FieldProblem, Problem
 from app.db import SessionDep
@@ -120,17 +121,10 @@ EXPORT_COLUMNS = [
 def export_claims(
     session: SessionDep,
     _: Reader,
+    filters: ClaimFilters,
     format: Literal["ndjson", "csv"] = "ndjson",
-    event: str | None = None,
-    metric: str | None = None,
-    population: str | None = None,
-    claimant: Annotated[str | None, Query(max_length=300)] = None,
-    source: str | None = None,
-    status: Literal["active", "retracted"] | None = None,
 ) -> StreamingResponse:
     """Stream the whole ledger (filtered like the claims list) in constant memory."""
-    filters = {"event": event, "metric": metric, "population": population, "source": source}
-    filters |= {"claimant": claimant, "status": status}
     claims = bulk.export_claims(session, filters)
     lines = (
         formats.csv_rows(EXPORT_COLUMNS, map(_cells, claims))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from app.api.deps import Editor, Reader
 from app.api.errors import ERROR_RESPONSES
@@ -51,21 +51,30 @@ def create_claim(
     return _claim(claims.read_claim(session, snap["id"]), response)
 
 
-@router.get("")
-def list_claims(
-    session: SessionDep,
-    _: Reader,
+def claim_filters(
     event: str | None = None,
     metric: str | None = None,
     population: str | None = None,
     claimant: Annotated[str | None, Query(max_length=300)] = None,
     source: str | None = None,
     status: Literal["active", "retracted"] | None = None,
+) -> dict[str, str | None]:
+    """The filters of the claims list, which the export shares."""
+    filters = {"event": event, "metric": metric, "population": population, "source": source}
+    return filters | {"claimant": claimant, "status": status}
+
+
+ClaimFilters = Annotated[dict[str, str | None], Depends(claim_filters)]
+
+
+@router.get("")
+def list_claims(
+    session: SessionDep,
+    _: Reader,
+    filters: ClaimFilters,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ClaimRead]:
-    filters = {"event": event, "metric": metric, "population": population, "source": source}
-    filters |= {"claimant": claimant, "status": status}
     snaps, more = claims.list_claims(session, filters, after_id(cursor), limit)
     items = [ClaimRead.model_validate(s) for s in snaps]
     return Page[ClaimRead](items=items, next_cursor=next_cursor(snaps[-1]["id"]) if more else None)
