@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app import models
@@ -234,7 +234,13 @@ def detection_scope(session: Session, rows: list[models.Claim]) -> list[models.C
 
 def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, list[int]]:
     d = models.Dispute
-    query = select(d.claim_id, d.id).where(d.claim_id.in_(claim_ids), d.closed_at.is_(None))
+    # The ids (a whole group's) are written into the SQL: as thousands of bound parameters
+    # they cost psycopg more to convert than the query costs (bench/RESULTS.md, detection),
+    # and SQLite refuses more than 32,766 parameters.
+    ids: BindParameter[list[int]] = bindparam(
+        "claim_ids", sorted(claim_ids), expanding=True, literal_execute=True
+    )
+    query = select(d.claim_id, d.id).where(d.claim_id.in_(ids), d.closed_at.is_(None))
     found: dict[int, list[int]] = {}
     for claim_id, dispute_id in session.execute(query.order_by(d.id)):
         found.setdefault(claim_id, []).append(dispute_id)
