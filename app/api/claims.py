@@ -47,8 +47,7 @@ def create_claim(
 ) -> ClaimRead:
     snap = claims.record_claim(session, body, who.name, _tolerance(request))
     response.headers["Location"] = f"/v1/claims/{snap['id']}"
-    # A claim recorded with an earlier as_of than its claimant's others is superseded at once.
-    return _claim(claims.read_claim(session, snap["id"]), response)
+    return _claim(snap, response)
 
 
 def claim_filters(
@@ -98,16 +97,15 @@ def update_claim(
     who: Editor,
     if_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ClaimRead:
-    claims.update_claim(session, claim_id, body, if_match, who.name, _tolerance(request))
-    return _claim(claims.read_claim(session, claim_id), response)
+    snap = claims.update_claim(session, claim_id, body, if_match, who.name, _tolerance(request))
+    return _claim(snap, response)
 
 
 @router.post("/{claim_id}/retract")
 def retract_claim(
     claim_id: str, body: RetractBody, response: Response, session: SessionDep, who: Editor
 ) -> ClaimRead:
-    claims.retract_claim(session, claim_id, body, who.name)
-    return _claim(claims.read_claim(session, claim_id), response)
+    return _claim(claims.retract_claim(session, claim_id, body, who.name), response)
 
 
 @router.get("/{claim_id}/revisions")

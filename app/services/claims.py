@@ -138,10 +138,12 @@ def record_claim(session: Session, body: ClaimCreate, actor: str, tolerance: flo
     """Record a new claim, its first revision and the conflicts it raises, atomically."""
     begin_write(session)
     row = _insert_claim(session, body, actor, tolerance)
-    after = repository.snapshot(row)
     detection.reevaluate(session, [row], row.created_at)
+    # With superseded_by: a claim with an earlier as_of than its claimant's others is
+    # superseded at once.
+    current = with_successors(session, [row])[0]
     session.commit()
-    return after
+    return current
 
 
 def record_claims(
@@ -192,7 +194,7 @@ def _insert_claim(
     session.add(row)
     session.flush()
     after = repository.snapshot(row)
-    _add_revision(session, row, actor, None, {k: after[k] for k in CLIENT_FIELDS}, now)
+    _add_revision(session, row, after, actor, None, {k: after[k] for k in CLIENT_FIELDS}, now)
     webhooks.emit(session, "claim.created", lambda: with_successors(session, [row])[0])
     return row
 
@@ -314,16 +316,18 @@ def _commit_change(
         for k in (*CLIENT_FIELDS, "status", "disputed", "retraction")
         if before[k] != after[k]
     }
-    _add_revision(session, row, actor, reason, changes, now)
+    _add_revision(session, row, after, actor, reason, changes, now)
     webhooks.emit(session, event, lambda: with_successors(session, [row])[0])
     detection.reevaluate(session, [row], now)
+    current = with_successors(session, [row])[0]
     session.commit()
-    return after
+    return current
 
 
 def _add_revision(
     session: Session,
     row: models.Claim,
+    snap: Snapshot,
     actor: str,
     reason: str | None,
     changes: dict[str, Any],
@@ -337,7 +341,7 @@ def _add_revision(
             actor=actor,
             reason=reason,
             changes=changes,
-            snapshot=repository.snapshot(row),
+            snapshot=snap,
         )
     )
 
