@@ -2,78 +2,68 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from app import models, repository
-from app.db import begin_write
+from app.db import Base, begin_write
 from app.domain.model import AlreadyExists
 from app.models import utcnow
 
+R = TypeVar("R", bound=Base)
 
-def _update(row: Any, changes: dict[str, Any]) -> None:
-    for name, value in changes.items():
-        setattr(row, name, value)
+
+def _create(session: Session, row: R, find: Callable[[Session, str], R | None], key: str) -> R:
+    """Insert `row`; AlreadyExists naming `key` when another row has its value."""
+    begin_write(session)
+    value = getattr(row, key)
+    if find(session, value):
+        noun = type(row).__tablename__
+        raise AlreadyExists(f'A {noun} with {key} "{value}" already exists.', field=key)
+    session.add(row)
+    session.commit()
+    return row
+
+
+def _update(
+    session: Session, get: Callable[[Session, str], R], name: str, changes: dict[str, Any]
+) -> R:
+    """Apply `changes` to the row named `name` (NotFound when there is none)."""
+    begin_write(session)
+    row = get(session, name)
+    for field, value in changes.items():
+        setattr(row, field, value)
     if hasattr(row, "updated_at"):
         row.updated_at = utcnow()
+    session.commit()
+    return row
 
 
 def create_event(session: Session, fields: dict[str, Any]) -> models.Event:
-    """A new event; AlreadyExists when the slug is taken."""
-    begin_write(session)
-    if repository.event_by_slug(session, fields["slug"]):
-        raise AlreadyExists(f'An event with slug "{fields["slug"]}" already exists.', field="slug")
-    event = models.Event(**fields)
-    session.add(event)
-    session.commit()
-    return event
+    return _create(session, models.Event(**fields), repository.event_by_slug, "slug")
 
 
 def update_event(session: Session, slug: str, changes: dict[str, Any]) -> models.Event:
-    begin_write(session)
-    event = repository.get_event(session, slug)
-    _update(event, changes)
-    session.commit()
-    return event
+    return _update(session, repository.get_event, slug, changes)
 
 
 def create_source(session: Session, fields: dict[str, Any]) -> models.Source:
-    """A new source; AlreadyExists when the slug is taken."""
-    begin_write(session)
-    if repository.source_by_slug(session, fields["slug"]):
-        raise AlreadyExists(f'A source with slug "{fields["slug"]}" already exists.', field="slug")
-    source = models.Source(**fields)
-    session.add(source)
-    session.commit()
-    return source
+    return _create(session, models.Source(**fields), repository.source_by_slug, "slug")
 
 
 def update_source(session: Session, slug: str, changes: dict[str, Any]) -> models.Source:
-    begin_write(session)
-    source = repository.get_source(session, slug)
-    _update(source, changes)
-    session.commit()
-    return source
+    return _update(session, repository.get_source, slug, changes)
 
 
 def create_metric(session: Session, fields: dict[str, Any]) -> models.Metric:
     """A new metric; its kind is fixed for life, since conflict rules depend on it."""
-    begin_write(session)
-    if repository.metric_by_name(session, fields["name"]):
-        raise AlreadyExists(f'A metric named "{fields["name"]}" already exists.', field="name")
-    metric = models.Metric(**fields)
-    session.add(metric)
-    session.commit()
-    return metric
+    return _create(session, models.Metric(**fields), repository.metric_by_name, "name")
 
 
 def update_metric(session: Session, name: str, changes: dict[str, Any]) -> models.Metric:
-    begin_write(session)
-    metric = repository.get_metric(session, name)
-    _update(metric, changes)
-    session.commit()
-    return metric
+    return _update(session, repository.get_metric, name, changes)
 
 
 def create_population(
