@@ -25,6 +25,7 @@ from app.api.idempotency import Idempotency
 from app.api.middleware import RequestContext
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
+from app.services.group_commit import ClaimRecorder
 from app.worker import Worker
 
 DESCRIPTION = """A ledger of the numbers in the news — who said each figure, where, every change
@@ -51,6 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.claim_recorder = ClaimRecorder(
+        app.state.sessionmaker, settings.figure_tolerance, settings.db_timeout_seconds
+    )
     # bulk before claims: /v1/claims/export and /bulk must not be read as a claim id.
     routers = (ops, resources, bulk, claimreview, claims, conflicts, reports, keys, webhooks)
     for module in (*routers, extract):

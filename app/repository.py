@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app import models
@@ -99,28 +109,34 @@ def _found(row: M | None, noun: str, name: str, field: str | None) -> M:
     raise InvalidInput(f'Unknown {noun} "{name}".', field=field)
 
 
-def lock_events(session: Session, event_ids: set[int]) -> None:
+def lock_events(
+    session: Session,
+    *,
+    ids: set[int] | None = None,
+    slugs: set[str] | None = None,
+    claim_ids: set[int] | None = None,
+) -> None:
     """Serialize writers of the same events until commit (conflict detection must see them all).
 
-    PostgreSQL: transaction-scoped advisory locks, taken in id order so that two writers
-    never wait on each other in a cycle. SQLite: BEGIN IMMEDIATE already admits one writer.
+    The events: those with `ids`, those named by `slugs` and those of the claims `claim_ids`
+    (unknown ones are skipped). PostgreSQL: transaction-scoped advisory locks, taken in id
+    order so that two writers never wait on each other in a cycle. SQLite: BEGIN IMMEDIATE
+    already admits one writer.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
+    e, c = models.Event, models.Claim
     with session.no_autoflush:  # a flush here would bump a changed claim's version twice
-        for event_id in sorted(event_ids):
+        found = set(ids or ())
+        if slugs:
+            found |= set(session.scalars(select(e.id).where(e.slug.in_(slugs))))
+        if claim_ids:
+            found |= set(session.scalars(select(c.event_id).where(c.id.in_(claim_ids))))
+        for event_id in sorted(found):
             session.execute(select(func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, event_id)))
 
 
 EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
-
-
-def event_ids(session: Session, slugs: set[str], claim_ids: set[int]) -> set[int]:
-    """The ids of the events with those slugs and of the events of those claims (known ones)."""
-    e, c = models.Event, models.Claim
-    named = session.scalars(select(e.id).where(e.slug.in_(slugs)))
-    of_claims = session.scalars(select(c.event_id).where(c.id.in_(claim_ids)))
-    return set(named) | set(of_claims)
 
 
 def get_claim(session: Session, claim_id: str, *, field: str | None = None) -> models.Claim:
@@ -161,17 +177,40 @@ def claim_filters(
     return where
 
 
-def same_claimant_claims(session: Session, rows: list[models.Claim]) -> list[models.Claim]:
+def same_claimant_claims(session: Session, rows: list[models.Claim]) -> list[Row[Any]]:
     """The claims that share an event, metric, location, population and claimant with any of
     `rows` (the claims that can supersede them), and no others: a page of claims from many
-    groups loads only its own chains."""
+    groups loads only its own chains. As fact rows."""
     if not rows:
         return []
     c = models.Claim
     columns = ("event_id", "metric_id", "location_key", "population_id", "claimant_key")
     chain = tuple_(*(getattr(c, name) for name in columns))
     keys = {tuple(getattr(r, name) for name in columns) for r in rows}
-    return list(session.scalars(select(c).where(chain.in_(keys))))
+    return fact_rows(session, chain.in_(keys))
+
+
+def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[Row[Any]]:
+    """The claims matching `where` as plain rows of what conflict rules need, names resolved.
+
+    Plain rows, not ORM objects: building a group's claims and their four joined references
+    as objects was the largest share of a write (bench/changes.md).
+    """
+    c, e, m, p = models.Claim, models.Event, models.Metric, models.Population
+    columns = (
+        c.id, c.event_id, c.metric_id, c.population_id, c.location, c.location_key,
+        e.slug.label("event"), m.name.label("metric"), m.kind.label("metric_kind"),
+        p.name.label("population"), c.figure_text, c.low, c.high, c.point, c.qualifier,
+        c.as_of, c.claimant, c.claimant_key, c.created_at, c.status, c.cites_id,
+    )  # fmt: skip
+    query = (
+        select(*columns)
+        .join(e, e.id == c.event_id)
+        .join(m, m.id == c.metric_id)
+        .join(p, p.id == c.population_id)
+        .where(*where)
+    )
+    return list(session.execute(query))
 
 
 def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
@@ -217,8 +256,12 @@ def get_dispute(session: Session, claim_id: int, dispute_id: str) -> models.Disp
     return row
 
 
-def detection_scope(session: Session, rows: list[models.Claim]) -> list[models.Claim]:
-    """The claims that can conflict with `rows`: their groups, citers, and the claims they cite."""
+def detection_scope(session: Session, rows: list[models.Claim]) -> list[Row[Any]]:
+    """The claims that can conflict with `rows`: their groups, citers, and the claims they cite.
+
+    Read from the database (after the caller's flush), never from the identity map: a claim
+    read before the lock was taken (a cited one) may have changed since.
+    """
     c = models.Claim
     groups = {(r.event_id, r.metric_id, r.location_key) for r in rows}
     same_group = or_(
@@ -226,10 +269,7 @@ def detection_scope(session: Session, rows: list[models.Claim]) -> list[models.C
     )
     ids = {r.id for r in rows}
     related = c.cites_id.in_(ids) | c.id.in_({r.cites_id for r in rows if r.cites_id})
-    query = select(c).where(same_group | related)
-    # A claim the session read before taking the lock (a cited one) may have changed since
-    # (retracted by another writer): read every row afresh, not from the identity map.
-    return list(session.scalars(query.execution_options(populate_existing=True)))
+    return fact_rows(session, same_group | related)
 
 
 def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, list[int]]:

@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from app import repository
+from app import models, repository
 from app.domain.conflicts import find_conflicts
 from app.schemas import RetractBody
 from app.services import claims
@@ -552,7 +552,8 @@ def stored_findings(client: TestClient, event: str) -> list[tuple[Any, ...]]:
 def recomputed_findings(client: TestClient, event: str) -> list[tuple[Any, ...]]:
     """find_conflicts over every claim of the event as it stands, computed from scratch."""
     with client.app.state.sessionmaker() as session:
-        rows = repository.event_claims(session, repository.get_event(session, event).id)
+        event_id = repository.get_event(session, event).id
+        rows = repository.fact_rows(session, models.Claim.event_id == event_id)
         found = find_conflicts(current_facts(session, rows))
     return sorted(
         (f.kind.value, f.claims, f.dispute, f.detail,
@@ -675,13 +676,13 @@ def test_a_claim_citing_one_retracted_meanwhile_gets_cites_retracted(
     take_lock, calls = repository.lock_events, [0]
     racer = threading.Thread(target=retract_in_a_session_of_its_own, args=(ledger, origin))
 
-    def lock_events(session: Session, event_ids: set[int]) -> None:
+    def lock_events(session: Session, **events: Any) -> None:
         calls[0] += 1
         if racer.ident is None and calls[0] == (1 if change == "create" else 2):
             racer.start()
             if session.get_bind().dialect.name == "postgresql":
                 racer.join(10)  # SQLite: the racer waits for this writer's BEGIN IMMEDIATE
-        take_lock(session, event_ids)
+        take_lock(session, **events)
 
     monkeypatch.setattr(repository, "lock_events", lock_events)
     if relay is None:

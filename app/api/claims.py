@@ -42,10 +42,8 @@ def _tolerance(request: Request) -> float:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_claim(
-    body: ClaimCreate, request: Request, response: Response, session: SessionDep, who: Editor
-) -> ClaimRead:
-    snap = claims.record_claim(session, body, who.name, _tolerance(request))
+def create_claim(body: ClaimCreate, request: Request, response: Response, who: Editor) -> ClaimRead:
+    snap = request.app.state.claim_recorder.record(body, who.name)
     response.headers["Location"] = f"/v1/claims/{snap['id']}"
     return _claim(snap, response)
 

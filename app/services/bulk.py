@@ -70,7 +70,9 @@ def import_rows(
 ) -> list[Outcome]:
     """Record the valid rows in one transaction, each on its own; numbered from `first`."""
     bodies = [row for row in rows if isinstance(row, ClaimCreate)]
-    recorded = iter(claims.record_claims(session, bodies, actor, tolerance) if bodies else [])
+    recorded = iter(
+        claims.record_claims(session, [(b, actor) for b in bodies], tolerance) if bodies else []
+    )
     outcomes = []
     for number, row in enumerate(rows, start=first):
         result = next(recorded) if isinstance(row, ClaimCreate) else row

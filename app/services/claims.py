@@ -134,51 +134,43 @@ def _named(make: Any, field: str) -> Any:
         raise
 
 
-def record_claim(session: Session, body: ClaimCreate, actor: str, tolerance: float) -> Snapshot:
-    """Record a new claim, its first revision and the conflicts it raises, atomically."""
-    begin_write(session)
-    row = _insert_claim(session, body, actor, tolerance)
-    detection.reevaluate(session, [row], row.created_at)
-    # With superseded_by: a claim with an earlier as_of than its claimant's others is
-    # superseded at once.
-    current = with_successors(session, [row])[0]
-    session.commit()
-    return current
-
-
 def record_claims(
-    session: Session, bodies: list[ClaimCreate], actor: str, tolerance: float
+    session: Session, items: list[tuple[ClaimCreate, str]], tolerance: float
 ) -> list[Snapshot | InvalidInput]:
-    """Record each claim on its own (a bad one never blocks the others), in one transaction.
+    """Record new claims, each on its own (a bad one never blocks the others), atomically.
 
-    Each claim gets a savepoint; the conflict engine then runs once over every group the
-    recorded claims touch. The result holds each claim's snapshot or why it was refused.
+    `items` are (claim, actor). Each claim gets a savepoint; the conflict engine then runs
+    once over every group the recorded claims touch. The result holds each claim's snapshot
+    (with superseded_by) or why it was refused.
     """
     begin_write(session)
     # Every event the claims touch, locked up front in id order: locks taken row by row
     # could deadlock with another writer, and a rolled-back savepoint would drop them.
-    cited = {int(body.cites) for body in bodies if body.cites}
-    repository.lock_events(session, repository.event_ids(session, {b.event for b in bodies}, cited))
+    cited = {int(body.cites) for body, _ in items if body.cites}
+    repository.lock_events(session, slugs={body.event for body, _ in items}, claim_ids=cited)
     outcomes: list[models.Claim | InvalidInput] = []
-    for body in bodies:
+    for body, actor in items:
         try:
             with session.begin_nested():
-                outcomes.append(_insert_claim(session, body, actor, tolerance, lock=False))
+                outcomes.append(_insert_claim(session, body, actor, tolerance))
         except InvalidInput as error:
             outcomes.append(error)
     recorded = [o for o in outcomes if isinstance(o, models.Claim)]
-    if recorded:
-        detection.reevaluate(session, recorded, utcnow())
+    successors = detection.reevaluate(session, recorded, utcnow()) if recorded else {}
     session.commit()
-    return [o if isinstance(o, InvalidInput) else repository.snapshot(o) for o in outcomes]
+    return [o if isinstance(o, InvalidInput) else _with(successors, o) for o in outcomes]
+
+
+def _with(successors: dict[str, str | None], row: models.Claim) -> Snapshot:
+    return {**repository.snapshot(row), "superseded_by": successors.get(str(row.id))}
 
 
 def _insert_claim(
-    session: Session, body: ClaimCreate, actor: str, tolerance: float, lock: bool = True
+    session: Session, body: ClaimCreate, actor: str, tolerance: float
 ) -> models.Claim:
     """Insert a new claim and its first revision; InvalidInput names the field at fault.
 
-    lock=False: the caller already holds the locks of every event the claim can touch.
+    The caller holds the locks of every event the claim can touch.
     """
     fields = body.model_dump(exclude_unset=True)
     fields["figure"] = body.figure
@@ -189,8 +181,6 @@ def _insert_claim(
     row = models.Claim(status="active", disputed=False, created_at=now, updated_at=now)
     _set_location(session, row, None, tolerance)
     _set_fields(session, row, fields, tolerance)
-    if lock:
-        _lock(session, row, refresh=False)
     session.add(row)
     session.flush()
     after = repository.snapshot(row)
@@ -290,10 +280,8 @@ def _check_version(row: models.Claim, if_match: str) -> None:
 
 def _lock(session: Session, row: models.Claim, *, refresh: bool = True) -> None:
     """Lock the events the change touches (its own, its cited claim's), then re-read the row."""
-    events = {row.event.id}
-    if row.cites_id:
-        events.add(session.get(models.Claim, row.cites_id).event_id)  # type: ignore[union-attr]
-    repository.lock_events(session, events)
+    cited = {row.cites_id} if row.cites_id else set()
+    repository.lock_events(session, ids={row.event.id}, claim_ids=cited)
     if refresh and inspect(row).persistent:
         # Read the row again under the lock: another writer may have changed it meanwhile.
         session.refresh(row)
@@ -318,8 +306,7 @@ def _commit_change(
     }
     _add_revision(session, row, after, actor, reason, changes, now)
     webhooks.emit(session, event, lambda: with_successors(session, [row])[0])
-    detection.reevaluate(session, [row], now)
-    current = with_successors(session, [row])[0]
+    current = _with(detection.reevaluate(session, [row], now), row)
     session.commit()
     return current
 

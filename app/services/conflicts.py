@@ -24,7 +24,7 @@ def resolve_conflict(session: Session, conflict_id: str, note: str, actor: str) 
     """Close an open conflict with an editor's note; it stays resolved while it holds."""
     begin_write(session)
     conflict = repository.get_conflict(session, conflict_id)
-    repository.lock_events(session, {conflict.event_id})
+    repository.lock_events(session, ids={conflict.event_id})
     session.refresh(conflict)
     if conflict.status != "open":
         raise StateConflict(f"Conflict {conflict_id} is {conflict.status}, not open.")

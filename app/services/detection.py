@@ -6,10 +6,11 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app import models, repository
-from app.domain.conflicts import find_conflicts
+from app.domain.conflicts import find_conflicts, superseded_by
 from app.domain.model import ClaimFacts, Figure, Finding, MetricKind, Qualifier
 from app.services import webhooks
 from app.services.resources import population_tree
@@ -58,12 +59,30 @@ def facts(
     )
 
 
-def current_facts(session: Session, rows: list[models.Claim]) -> list[ClaimFacts]:
-    """Facts of claims as they stand now."""
+def current_facts(session: Session, rows: list[Row[Any]]) -> list[ClaimFacts]:
+    """Facts of claims as they stand now, from repository.fact_rows."""
     tree = population_tree(session)
     disputes = repository.open_dispute_ids(session, {r.id for r in rows})
-    kinds = {r.metric.name: r.metric.kind for r in rows}
-    return [facts(repository.snapshot(r), kinds, tree, disputes.get(r.id, [])) for r in rows]
+    return [
+        ClaimFacts(
+            id=str(r.id),
+            event=r.event,
+            metric=r.metric,
+            metric_kind=MetricKind(r.metric_kind),
+            population=r.population,
+            population_ancestors=ancestors(tree, r.population),
+            location_key=r.location_key,
+            figure=Figure(r.figure_text, r.low, r.high, r.point, Qualifier(r.qualifier)),
+            as_of=r.as_of,
+            claimant=r.claimant,
+            claimant_key=r.claimant_key,
+            recorded_at=r.created_at,
+            retracted=r.status == "retracted",
+            cites=str(r.cites_id) if r.cites_id else None,
+            open_disputes=tuple(str(d) for d in disputes.get(r.id, [])),
+        )
+        for r in rows
+    ]
 
 
 def facts_of_snapshots(session: Session, snaps: list[dict[str, Any]]) -> list[ClaimFacts]:
@@ -73,11 +92,13 @@ def facts_of_snapshots(session: Session, snaps: list[dict[str, Any]]) -> list[Cl
     return [facts(s, kinds, tree, []) for s in snaps]
 
 
-def reevaluate(session: Session, rows: list[models.Claim], now: datetime) -> None:
+def reevaluate(session: Session, rows: list[models.Claim], now: datetime) -> dict[str, str | None]:
     """Open, keep or clear the conflicts that involve `rows`, which just changed.
 
     A change to a claim can only alter the conflicts that include it, so only those are
     re-evaluated: the cost follows the size of the claims' groups, not of the ledger.
+    Returns superseded_by of every claim in the rows' groups (a claimant's chain lies
+    within one group).
     """
     session.flush()
     scope = repository.detection_scope(session, rows)
@@ -100,6 +121,7 @@ def reevaluate(session: Session, rows: list[models.Claim], now: datetime) -> Non
     session.flush()
     for conflict in opened:
         webhooks.emit(session, "conflict.opened", partial(repository.conflict_view, conflict))
+    return superseded_by(scope_facts)
 
 
 def _neighbourhoods(
@@ -124,9 +146,7 @@ def _group_of(fact: ClaimFacts) -> tuple[str, str, str]:
     return (fact.event, fact.metric, fact.location_key)
 
 
-def _new_conflict(
-    finding: Finding, claims: dict[str, models.Claim], now: datetime
-) -> models.Conflict:
+def _new_conflict(finding: Finding, claims: dict[str, Row[Any]], now: datetime) -> models.Conflict:
     first = claims[finding.claims[0]]
     conflict = models.Conflict(
         key=finding.key,
