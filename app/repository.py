@@ -57,16 +57,45 @@ def _named(session: Session, model: type[M], column: Any, name: str) -> M | None
     Names are never reused or removed, and a bulk import looked the same four names up
     for every claim: four queries a claim (bench/RESULTS.md, bulk import).
     """
-    memo: tuple[Any, dict[tuple[str, str], Any]] | None = session.info.get(NAMES_MEMO)
-    if memo is None or memo[0] is not session.get_transaction():
-        memo = session.info[NAMES_MEMO] = (session.get_transaction(), {})
+    memo = _names_memo(session)
     key = (model.__name__, name)
-    if key not in memo[1]:
+    if key not in memo:
         found = session.scalar(select(model).where(column == name))
         if found is None:
             return None
-        memo[1][key] = found
-    return memo[1][key]  # type: ignore[no-any-return]
+        memo[key] = found
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def remember_names(
+    session: Session,
+    *,
+    events: set[str],
+    metrics: set[str],
+    populations: set[str],
+    sources: set[str],
+) -> None:
+    """Look the names a batch of claims uses up at once: a query a kind, not one a claim."""
+    memo = _names_memo(session)
+    e, m, p, s = models.Event, models.Metric, models.Population, models.Source
+    wanted = (
+        (e, e.slug, events),
+        (m, m.name, metrics),
+        (p, p.name, populations),
+        (s, s.slug, sources),
+    )
+    for model, column, names in wanted:
+        missing = {name for name in names if (model.__name__, name) not in memo}
+        if missing:
+            for row in session.scalars(select(model).where(column.in_(missing))):
+                memo[(model.__name__, getattr(row, column.key))] = row
+
+
+def _names_memo(session: Session) -> dict[tuple[str, str], Any]:
+    memo: tuple[Any, dict[tuple[str, str], Any]] | None = session.info.get(NAMES_MEMO)
+    if memo is None or memo[0] is not session.get_transaction():
+        memo = session.info[NAMES_MEMO] = (session.get_transaction(), {})
+    return memo[1]
 
 
 NAMES_MEMO = "tally_names"
@@ -80,8 +109,11 @@ def all_metrics(session: Session) -> list[models.Metric]:
     return list(session.scalars(select(models.Metric)))
 
 
-def api_key_by_hash(session: Session, key_hash: str) -> models.ApiKey | None:
-    return session.scalar(select(models.ApiKey).where(models.ApiKey.key_hash == key_hash))
+def api_key_by_hash(session: Session, key_hash: str) -> Row[str, str, datetime | None] | None:
+    """The name, role and revoked_at of the key with that hash (every request asks)."""
+    k = models.ApiKey
+    query = select(k.name, k.role, k.revoked_at).where(k.key_hash == key_hash)
+    return session.execute(query).first()
 
 
 def get_event(session: Session, slug: str, *, field: str | None = None) -> models.Event:
@@ -272,7 +304,8 @@ def detection_scope(session: Session, rows: list[models.Claim]) -> list[Row[Any]
     return fact_rows(session, same_group | related)
 
 
-def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, list[int]]:
+def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, tuple[str, ...]]:
+    """The ids of each claim's open disputes, oldest first (claims without any are absent)."""
     d = models.Dispute
     # The ids (a whole group's) are written into the SQL: as thousands of bound parameters
     # they cost psycopg more to convert than the query costs (bench/RESULTS.md, detection),
@@ -281,9 +314,9 @@ def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, list[in
         "claim_ids", sorted(claim_ids), expanding=True, literal_execute=True
     )
     query = select(d.claim_id, d.id).where(d.claim_id.in_(ids), d.closed_at.is_(None))
-    found: dict[int, list[int]] = {}
+    found: dict[int, tuple[str, ...]] = {}
     for claim_id, dispute_id in session.execute(query.order_by(d.id)):
-        found.setdefault(claim_id, []).append(dispute_id)
+        found[claim_id] = (*found.get(claim_id, ()), str(dispute_id))
     return found
 
 

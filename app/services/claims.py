@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, inspect
@@ -139,24 +140,38 @@ def record_claims(
 ) -> list[Snapshot | InvalidInput]:
     """Record new claims, each on its own (a bad one never blocks the others), atomically.
 
-    `items` are (claim, actor). Each claim gets a savepoint; the conflict engine then runs
-    once over every group the recorded claims touch. The result holds each claim's snapshot
-    (with superseded_by) or why it was refused.
+    `items` are (claim, actor). Every claim is checked before any is written, and the good
+    ones are inserted together; the conflict engine then runs once over every group they
+    touch. The result holds each claim's snapshot (with superseded_by) or why it was refused.
     """
     begin_write(session)
-    # Every event the claims touch, locked up front in id order: locks taken row by row
-    # could deadlock with another writer, and a rolled-back savepoint would drop them.
-    cited = {int(body.cites) for body, _ in items if body.cites}
-    repository.lock_events(session, slugs={body.event for body, _ in items}, claim_ids=cited)
-    outcomes: list[models.Claim | InvalidInput] = []
-    for body, actor in items:
-        try:
-            with session.begin_nested():
-                outcomes.append(_insert_claim(session, body, actor, tolerance))
-        except InvalidInput as error:
-            outcomes.append(error)
-    recorded = [o for o in outcomes if isinstance(o, models.Claim)]
-    successors = detection.reevaluate(session, recorded, utcnow()) if recorded else {}
+    bodies = [body for body, _ in items]
+    # Every event the claims touch, locked up front in id order: locks taken claim by claim
+    # could deadlock with another writer.
+    cited = {int(body.cites) for body in bodies if body.cites}
+    repository.lock_events(session, slugs={body.event for body in bodies}, claim_ids=cited)
+    repository.remember_names(
+        session,
+        events={body.event for body in bodies},
+        metrics={body.metric for body in bodies},
+        populations={body.population for body in bodies},
+        sources={body.source for body in bodies},
+    )
+    outcomes = [_checked(session, body, tolerance) for body in bodies]
+    recorded = [
+        (row, actor)
+        for row, (_, actor) in zip(outcomes, items, strict=True)
+        if isinstance(row, models.Claim)
+    ]
+    session.add_all(row for row, _ in recorded)
+    session.flush()  # one INSERT for them all
+    for row, actor in recorded:
+        after = repository.snapshot(row)
+        first = {k: after[k] for k in CLIENT_FIELDS}
+        _add_revision(session, row, after, actor, None, first, row.created_at)
+        webhooks.emit(session, "claim.created", partial(_created_view, session, row))
+    rows = [row for row, _ in recorded]
+    successors = detection.reevaluate(session, rows, utcnow()) if rows else {}
     session.commit()
     return [o if isinstance(o, InvalidInput) else _with(successors, o) for o in outcomes]
 
@@ -165,13 +180,12 @@ def _with(successors: dict[str, str | None], row: models.Claim) -> Snapshot:
     return {**repository.snapshot(row), "superseded_by": successors.get(str(row.id))}
 
 
-def _insert_claim(
-    session: Session, body: ClaimCreate, actor: str, tolerance: float
-) -> models.Claim:
-    """Insert a new claim and its first revision; InvalidInput names the field at fault.
+def _created_view(session: Session, row: models.Claim) -> Snapshot:
+    return with_successors(session, [row])[0]
 
-    The caller holds the locks of every event the claim can touch.
-    """
+
+def _checked(session: Session, body: ClaimCreate, tolerance: float) -> models.Claim | InvalidInput:
+    """A new claim row, not yet in the session, or why it is refused (naming the field)."""
     fields = body.model_dump(exclude_unset=True)
     fields["figure"] = body.figure
     fields.setdefault("population", body.population)
@@ -180,12 +194,10 @@ def _insert_claim(
     now = utcnow()
     row = models.Claim(status="active", disputed=False, created_at=now, updated_at=now)
     _set_location(session, row, None, tolerance)
-    _set_fields(session, row, fields, tolerance)
-    session.add(row)
-    session.flush()
-    after = repository.snapshot(row)
-    _add_revision(session, row, after, actor, None, {k: after[k] for k in CLIENT_FIELDS}, now)
-    webhooks.emit(session, "claim.created", lambda: with_successors(session, [row])[0])
+    try:
+        _set_fields(session, row, fields, tolerance)
+    except InvalidInput as error:
+        return error
     return row
 
 

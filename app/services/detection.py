@@ -63,6 +63,7 @@ def current_facts(session: Session, rows: list[Row[Any]]) -> list[ClaimFacts]:
     """Facts of claims as they stand now, from repository.fact_rows."""
     tree = population_tree(session)
     disputes = repository.open_dispute_ids(session, {r.id for r in rows})
+    parents = {name: ancestors(tree, name) for name in tree}
     return [
         ClaimFacts(
             id=str(r.id),
@@ -70,7 +71,7 @@ def current_facts(session: Session, rows: list[Row[Any]]) -> list[ClaimFacts]:
             metric=r.metric,
             metric_kind=MetricKind(r.metric_kind),
             population=r.population,
-            population_ancestors=ancestors(tree, r.population),
+            population_ancestors=parents[r.population],
             location_key=r.location_key,
             figure=Figure(r.figure_text, r.low, r.high, r.point, Qualifier(r.qualifier)),
             as_of=r.as_of,
@@ -79,7 +80,7 @@ def current_facts(session: Session, rows: list[Row[Any]]) -> list[ClaimFacts]:
             recorded_at=r.created_at,
             retracted=r.status == "retracted",
             cites=str(r.cites_id) if r.cites_id else None,
-            open_disputes=tuple(str(d) for d in disputes.get(r.id, [])),
+            open_disputes=disputes.get(r.id, ()),
         )
         for r in rows
     ]
