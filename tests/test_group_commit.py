@@ -1,0 +1,115 @@
+"""Group commit: claims posted at once share a transaction, and each keeps its own outcome."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from app import models
+from app.domain.model import InvalidInput
+from app.schemas import ClaimCreate
+from app.services import claims
+from app.services.group_commit import ClaimRecorder
+from tests.conftest import claim_body
+
+
+def body(**fields: object) -> ClaimCreate:
+    return ClaimCreate.model_validate(claim_body(**fields))
+
+
+def held_first_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[threading.Event, threading.Event, list[int]]:
+    """record_claims that holds its first batch until released; and every batch's size."""
+    entered, release, sizes = threading.Event(), threading.Event(), []
+    real = claims.record_claims
+
+    def record_claims(session: Any, items: list[Any], tolerance: float) -> Any:
+        sizes.append(len(items))
+        if len(sizes) == 1:
+            entered.set()
+            assert release.wait(10)
+        return real(session, items, tolerance)
+
+    monkeypatch.setattr(claims, "record_claims", record_claims)
+    return entered, release, sizes
+
+
+def claim_count(client: TestClient) -> int:
+    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
+        return int(session.scalar(select(func.count()).select_from(models.Claim)))
+
+
+def submit(pool: ThreadPoolExecutor, record: Callable[..., Any], claim: ClaimCreate) -> Future[Any]:
+    return pool.submit(record, claim, "tester")
+
+
+def test_claims_waiting_for_a_turn_are_recorded_together_each_with_its_outcome(
+    ledger: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release, sizes = held_first_batch(monkeypatch)
+    recorder = ClaimRecorder(ledger.app.state.sessionmaker, 0.1, timeout=10)  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(6) as pool:
+        first = submit(pool, recorder.record, body(claimant="First", figure="10"))
+        assert entered.wait(10)
+        waiting = [
+            submit(pool, recorder.record, body(claimant=name, figure=figure))
+            for name, figure in (("A", "20"), ("B", "30"), ("C", "40"), ("D", "50"))
+        ]
+        bad = submit(pool, recorder.record, body(claimant="Bad", metric="no_such_metric"))
+        while len(recorder._waiting) < 5:  # every one has queued behind the held batch
+            threading.Event().wait(0.01)
+        release.set()
+        recorded = [first.result(10), *(f.result(10) for f in waiting)]
+        with pytest.raises(InvalidInput) as refused:
+            bad.result(10)
+    assert sizes == [1, 5]  # the five that waited shared one transaction
+    assert refused.value.field == "metric"
+    assert [r["claimant"] for r in recorded] == ["First", "A", "B", "C", "D"]
+    assert len({r["id"] for r in recorded}) == 5
+    assert claim_count(ledger) == 5
+    # Each claim's conflicts were found although they were recorded together.
+    conflicts = ledger.get("/v1/conflicts", params={"kind": "value_mismatch"}).json()["items"]
+    pairs = {frozenset(c["claims"]) for c in conflicts}
+    assert frozenset({recorded[0]["id"], recorded[1]["id"]}) in pairs
+    assert len(pairs) == 10  # every two of the five claims of one date disagree
+
+
+def test_a_claim_that_waits_too_long_for_its_turn_is_refused_and_never_recorded(
+    ledger: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release, sizes = held_first_batch(monkeypatch)
+    recorder = ClaimRecorder(ledger.app.state.sessionmaker, 0.1, timeout=0.2)  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(2) as pool:
+        first = submit(pool, recorder.record, body(claimant="First"))
+        assert entered.wait(10)
+        with pytest.raises(PoolTimeout):
+            recorder.record(body(claimant="Late"), "tester")
+        release.set()
+        first.result(10)
+    assert sizes == [1]  # the refused claim never reached a batch
+    assert claim_count(ledger) == 1
+    assert recorder.record(body(claimant="Next"), "tester")["claimant"] == "Next"
+    assert claim_count(ledger) == 2
+
+
+def test_a_failed_batch_fails_every_claim_in_it_and_records_none(
+    ledger: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*_: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("app.services.detection.reevaluate", fail)
+    recorder = ClaimRecorder(ledger.app.state.sessionmaker, 0.1, timeout=10)  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):
+        recorder.record(body(), "tester")
+    monkeypatch.undo()
+    assert claim_count(ledger) == 0
+    assert recorder.record(body(), "tester")["version"] == 1
