@@ -44,7 +44,8 @@ def make_engine(settings: Settings) -> Engine:
         **pool,
         pool_timeout=timeout,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": max(1, int(timeout))},
+        # Sessions in UTC: timestamps come back in Tally's own zone, with no conversion.
+        connect_args={"connect_timeout": max(1, int(timeout)), "options": "-c TimeZone=UTC"},
     )
 
 
