@@ -146,12 +146,15 @@ def _loaded(
         bench.dbs.drop(url)
 
 
-def _answers(server: Server) -> bool:
-    """Whether the server answers a health check within 5 s right after the load."""
+def _answers(server: Server) -> float | None:
+    """How long the server took to answer a health check right after the load (None: not
+    within 5 s)."""
+    started = time.perf_counter()
     try:
-        return httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        ok = httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
     except httpx.HTTPError:
-        return False
+        return None
+    return time.perf_counter() - started if ok else None
 
 
 def _load_view(load: Load) -> dict[str, Any]:

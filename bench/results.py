@@ -117,14 +117,25 @@ def overload_section(kind: str, found: dict[str, Any], targets: list[str]) -> li
             r["app"], f"{r['throughput']:,.1f}", f"{st.get('201', 0):,}", f"{st.get('503', 0):,}",
             f"{r['failures']:,}", r["no_retry_after"],
             *(f"{r[k]:,.0f}" for k in ("p50_ms", "p99_ms", "max_ms")),
-            "yes" if r["alive_after"] else "no", f"{r['rss_mib'] or 0:,.0f}",
+            _alive(r["alive_after"]), f"{r['rss_mib'] or 0:,.0f}",
         ))  # fmt: skip
     tally = next(r for r in runs if r["app"] == "tally")
     ok = tally["failures"] == 0 and tally["no_retry_after"] == 0 and tally["throughput"] > 0
     seen = f"{tally['statuses']}, {tally['failures']} failures"
     target = "overload: answers, only 201 or 503 + Retry-After"
-    targets.append(row(kind, target, seen, verdict(ok and tally["alive_after"])))
+    targets.append(row(kind, target, seen, verdict(ok and _answered(tally["alive_after"]))))
     return [*lines, ""]
+
+
+def _alive(after: float | bool | None) -> str:
+    """The health check after the load: its latency (older results kept only yes or no)."""
+    if after is None or isinstance(after, bool):
+        return "yes" if after else "no"
+    return f"yes, {after * 1000:,.0f} ms"
+
+
+def _answered(after: float | bool | None) -> bool:
+    return after is not None and after is not False
 
 
 def bulk_section(kind: str, found: dict[str, Any], targets: list[str]) -> list[str]:

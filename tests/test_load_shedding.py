@@ -34,17 +34,20 @@ def _status(sent: Sent) -> tuple[int, dict[bytes, bytes]]:
     return start["status"], dict(start["headers"])
 
 
-def _run(queue_seconds: float, release_after: float) -> tuple[dict[str, Sent], list[str]]:
-    """A holds the only active slot until `release_after`; B queues; C finds the limit full."""
+def _run(
+    queue_seconds: float, release_after: float, last: str = "C"
+) -> tuple[dict[str, Sent], list[str]]:
+    """A holds the only active slot until `release_after`; B queues; `last` finds the limit full."""
     handled: list[str] = []
-    sent: dict[str, Sent] = {"A": [], "B": [], "C": []}
+    sent: dict[str, Sent] = {"A": [], "B": [], last: []}
 
     async def main() -> None:
         release = anyio.Event()
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             handled.append(scope["path"])
-            await release.wait()
+            if scope["path"] != "/healthz":
+                await release.wait()
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"ok"})
 
@@ -53,7 +56,7 @@ def _run(queue_seconds: float, release_after: float) -> tuple[dict[str, Sent], l
             for name in "AB":
                 tasks.start_soon(_call, middleware, name, sent[name])
                 await anyio.sleep(0.01)
-            await _call(middleware, "C", sent["C"])
+            await _call(middleware, last, sent[last])
             await anyio.sleep(release_after)
             release.set()
 
@@ -76,6 +79,12 @@ def test_a_queued_request_is_handled_when_a_slot_frees_in_time() -> None:
     assert _status(sent["A"])[0] == 200
     assert _status(sent["B"])[0] == 200
     assert handled == ["A", "B"]
+
+
+def test_the_liveness_probe_answers_while_every_slot_is_taken_and_the_queue_full() -> None:
+    sent, handled = _run(queue_seconds=5, release_after=0.05, last="/healthz")
+    assert _status(sent["/healthz"])[0] == 200
+    assert handled == ["A", "/healthz", "B"]  # answered ahead of the queued B
 
 
 def test_sqlite_writers_queue_and_commit_or_rollback_lets_the_next_in(tmp_path: Path) -> None:

@@ -62,6 +62,8 @@ class RequestContext:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if scope["path"] == "/healthz":  # liveness: answered at once, even while shedding load
+            return await self._handle(scope, receive, send)
         if self.in_flight >= self.max_in_flight:
             return await self._shed(send)
         self.in_flight += 1
