@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     BindParameter,
@@ -209,7 +209,7 @@ def claim_filters(
     return where
 
 
-def same_claimant_claims(session: Session, rows: list[models.Claim]) -> list[Row[Any]]:
+def same_claimant_claims(session: Session, rows: list[models.Claim]) -> list[FactRow]:
     """The claims that share an event, metric, location, population and claimant with any of
     `rows` (the claims that can supersede them), and no others: a page of claims from many
     groups loads only its own chains. As fact rows."""
@@ -222,27 +222,53 @@ def same_claimant_claims(session: Session, rows: list[models.Claim]) -> list[Row
     return fact_rows(session, chain.in_(keys))
 
 
-def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[Row[Any]]:
-    """The claims matching `where` as plain rows of what conflict rules need, names resolved.
+class FactRow(NamedTuple):
+    """A claim as conflict rules need it, names resolved (see fact_rows)."""
 
-    Plain rows, not ORM objects: building a group's claims and their four joined references
-    as objects was the largest share of a write (bench/changes.md).
+    id: int
+    event_id: int
+    metric_id: int
+    population_id: int
+    location: str | None
+    location_key: str
+    event: str
+    metric: str
+    metric_kind: str
+    population: str
+    figure_text: str
+    low: int
+    high: int | None
+    point: int | None
+    qualifier: str
+    as_of: date
+    claimant: str
+    claimant_key: str
+    created_at: datetime
+    status: str
+    cites_id: int | None
+
+
+def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
+    """The claims matching `where` as plain rows of what conflict rules need.
+
+    Plain tuples, not ORM objects (nor SQLAlchemy rows, whose attributes cost microseconds
+    each): building a group's claims and their four joined references as objects was the
+    largest share of a write (bench/changes.md).
     """
     c, e, m, p = models.Claim, models.Event, models.Metric, models.Population
     columns = (
         c.id, c.event_id, c.metric_id, c.population_id, c.location, c.location_key,
-        e.slug.label("event"), m.name.label("metric"), m.kind.label("metric_kind"),
-        p.name.label("population"), c.figure_text, c.low, c.high, c.point, c.qualifier,
+        e.slug, m.name, m.kind, p.name, c.figure_text, c.low, c.high, c.point, c.qualifier,
         c.as_of, c.claimant, c.claimant_key, c.created_at, c.status, c.cites_id,
     )  # fmt: skip
     query = (
-        select(*columns)
+        select(*(column.label(name) for name, column in zip(FactRow._fields, columns, strict=True)))
         .join(e, e.id == c.event_id)
         .join(m, m.id == c.metric_id)
         .join(p, p.id == c.population_id)
         .where(*where)
     )
-    return list(session.execute(query))
+    return [FactRow._make(row) for row in session.execute(query)]
 
 
 def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
@@ -288,7 +314,7 @@ def get_dispute(session: Session, claim_id: int, dispute_id: str) -> models.Disp
     return row
 
 
-def detection_scope(session: Session, rows: list[models.Claim]) -> list[Row[Any]]:
+def detection_scope(session: Session, rows: list[models.Claim]) -> list[FactRow]:
     """The claims that can conflict with `rows`: their groups, citers, and the claims they cite.
 
     Read from the database (after the caller's flush), never from the identity map: a claim

@@ -6,12 +6,12 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from app import models, repository
 from app.domain.conflicts import find_conflicts, superseded_by
 from app.domain.model import ClaimFacts, Figure, Finding, MetricKind, Qualifier
+from app.repository import FactRow
 from app.services import webhooks
 from app.services.resources import population_tree
 
@@ -59,7 +59,7 @@ def facts(
     )
 
 
-def current_facts(session: Session, rows: list[Row[Any]]) -> list[ClaimFacts]:
+def current_facts(session: Session, rows: list[FactRow]) -> list[ClaimFacts]:
     """Facts of claims as they stand now, from repository.fact_rows."""
     tree = population_tree(session)
     disputes = repository.open_dispute_ids(session, {r.id for r in rows})
@@ -69,11 +69,11 @@ def current_facts(session: Session, rows: list[Row[Any]]) -> list[ClaimFacts]:
             id=str(r.id),
             event=r.event,
             metric=r.metric,
-            metric_kind=MetricKind(r.metric_kind),
+            metric_kind=KINDS[r.metric_kind],
             population=r.population,
             population_ancestors=parents[r.population],
             location_key=r.location_key,
-            figure=Figure(r.figure_text, r.low, r.high, r.point, Qualifier(r.qualifier)),
+            figure=Figure(r.figure_text, r.low, r.high, r.point, QUALIFIERS[r.qualifier]),
             as_of=r.as_of,
             claimant=r.claimant,
             claimant_key=r.claimant_key,
@@ -84,6 +84,10 @@ def current_facts(session: Session, rows: list[Row[Any]]) -> list[ClaimFacts]:
         )
         for r in rows
     ]
+
+
+KINDS = {kind.value: kind for kind in MetricKind}  # a dict lookup: Enum() costs more
+QUALIFIERS = {qualifier.value: qualifier for qualifier in Qualifier}
 
 
 def facts_of_snapshots(session: Session, snaps: list[dict[str, Any]]) -> list[ClaimFacts]:
@@ -147,7 +151,7 @@ def _group_of(fact: ClaimFacts) -> tuple[str, str, str]:
     return (fact.event, fact.metric, fact.location_key)
 
 
-def _new_conflict(finding: Finding, claims: dict[str, Row[Any]], now: datetime) -> models.Conflict:
+def _new_conflict(finding: Finding, claims: dict[str, FactRow], now: datetime) -> models.Conflict:
     first = claims[finding.claims[0]]
     conflict = models.Conflict(
         key=finding.key,
