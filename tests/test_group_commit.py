@@ -103,7 +103,7 @@ def test_a_claim_that_waits_too_long_for_its_turn_is_refused_and_never_recorded(
 def test_a_failed_batch_fails_every_claim_in_it_and_records_none(
     ledger: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def fail(*_: object) -> None:
+    def fail(*_: object, **__: object) -> None:
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr("app.services.detection.reevaluate", fail)

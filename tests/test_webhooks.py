@@ -348,7 +348,7 @@ def test_no_event_for_a_change_that_was_rolled_back(
     assert stale.status_code == 412
     assert client.post(f"{path}/disputes", json={"by": "", "reason": "x"}).status_code == 422
 
-    def fail(*_: object) -> None:
+    def fail(*_: object, **__: object) -> None:
         raise RuntimeError("the database went away after the event was queued")
 
     monkeypatch.setattr("app.services.detection.reevaluate", fail)

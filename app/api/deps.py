@@ -23,11 +23,11 @@ def require(role: Role) -> Callable[..., Principal]:
     ) -> Principal:
         if credentials is None:
             raise HTTPException(401, "An API key is required.", {"WWW-Authenticate": "Bearer"})
-        # A session of its own, closed before the route runs: a request holds at most one
-        # pooled connection at a time.
-        with request.app.state.sessionmaker() as session:
+        # A connection of its own (a Session costs twice as much for one query), returned
+        # before the route runs: a request holds at most one pooled connection at a time.
+        with request.app.state.engine.connect() as connection:
             principal = keys.authenticate(
-                session, credentials.credentials, request.app.state.settings
+                connection, credentials.credentials, request.app.state.settings
             )
         if principal is None:
             raise HTTPException(401, "The API key is not valid.", {"WWW-Authenticate": "Bearer"})

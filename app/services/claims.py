@@ -171,7 +171,7 @@ def record_claims(
         _add_revision(session, row, after, actor, None, first, row.created_at)
         webhooks.emit(session, "claim.created", partial(_created_view, session, row))
     rows = [row for row, _ in recorded]
-    successors = detection.reevaluate(session, rows, utcnow()) if rows else {}
+    successors = detection.reevaluate(session, rows, utcnow(), new=True) if rows else {}
     session.commit()
     return [o if isinstance(o, InvalidInput) else _with(successors, o) for o in outcomes]
 

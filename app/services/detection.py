@@ -97,9 +97,12 @@ def facts_of_snapshots(session: Session, snaps: list[dict[str, Any]]) -> list[Cl
     return [facts(s, kinds, tree, []) for s in snaps]
 
 
-def reevaluate(session: Session, rows: list[models.Claim], now: datetime) -> dict[str, str | None]:
+def reevaluate(
+    session: Session, rows: list[models.Claim], now: datetime, *, new: bool = False
+) -> dict[str, str | None]:
     """Open, keep or clear the conflicts that involve `rows`, which just changed.
 
+    new: the rows were inserted by this transaction, so no stored conflict involves them.
     A change to a claim can only alter the conflicts that include it, so only those are
     re-evaluated: the cost follows the size of the claims' groups, not of the ledger.
     Returns superseded_by of every claim in the rows' groups (a claimant's chain lies
@@ -114,7 +117,8 @@ def reevaluate(session: Session, rows: list[models.Claim], now: datetime) -> dic
         for f in find_conflicts(near, involving=str(row.id))
     }
     by_id = {str(r.id): r for r in scope}
-    for conflict in repository.live_conflicts_of(session, {r.id for r in rows}):
+    stored = [] if new else repository.live_conflicts_of(session, {r.id for r in rows})
+    for conflict in stored:
         finding = findings.pop(conflict.key, None)
         if finding is None and conflict.status == "open":
             conflict.status, conflict.closed_at = "cleared", now
