@@ -6,15 +6,14 @@ from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     Connection,
     Row,
-    bindparam,
     func,
     or_,
     select,
     tuple_,
+    union,
     update,
 )
 from sqlalchemy.orm import Session
@@ -161,14 +160,14 @@ def lock_events(
     if session.get_bind().dialect.name != "postgresql":
         return
     e, c = models.Event, models.Claim
+    events = union(
+        select(e.id).where(e.id.in_(ids or set()) | e.slug.in_(slugs or set())),
+        select(c.event_id).where(c.id.in_(claim_ids or set())),
+    ).subquery()
+    # One statement: the outer select takes the locks row by row, in the subquery's order.
+    ordered = select(events.c.id).order_by(events.c.id).subquery()
     with session.no_autoflush:  # a flush here would bump a changed claim's version twice
-        found = set(ids or ())
-        if slugs:
-            found |= set(session.scalars(select(e.id).where(e.slug.in_(slugs))))
-        if claim_ids:
-            found |= set(session.scalars(select(c.event_id).where(c.id.in_(claim_ids))))
-        for event_id in sorted(found):
-            session.execute(select(func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, event_id)))
+        session.execute(select(func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, ordered.c.id)))
 
 
 EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
@@ -249,6 +248,7 @@ class FactRow(NamedTuple):
     created_at: datetime
     status: str
     cites_id: int | None
+    open_disputes: tuple[str, ...]  # ids, oldest first
 
 
 def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
@@ -258,20 +258,28 @@ def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
     each): building a group's claims and their four joined references as objects was the
     largest share of a write (bench/changes.md).
     """
-    c, e, m, p = models.Claim, models.Event, models.Metric, models.Population
+    c, e, m, p, d = models.Claim, models.Event, models.Metric, models.Population, models.Dispute
     columns = (
         c.id, c.event_id, c.metric_id, c.population_id, c.location, c.location_key,
         e.slug, m.name, m.kind, p.name, c.figure_text, c.low, c.high, c.point, c.qualifier,
         c.as_of, c.claimant, c.claimant_key, c.created_at, c.status, c.cites_id,
     )  # fmt: skip
+    labelled = (column.label(name) for name, column in zip(FactRow._fields, columns, strict=False))
     query = (
-        select(*(column.label(name) for name, column in zip(FactRow._fields, columns, strict=True)))
+        select(*labelled)
         .join(e, e.id == c.event_id)
         .join(m, m.id == c.metric_id)
         .join(p, p.id == c.population_id)
         .where(*where)
     )
-    return [FactRow._make(row) for row in session.execute(query)]
+    # The open disputes of the same claims, by the same conditions (not by a list of ids: a
+    # whole group's ids as bound parameters cost psycopg more than the query, and SQLite
+    # refuses more than 32,766 of them).
+    disputed = select(d.claim_id, d.id).join(c, c.id == d.claim_id).where(d.closed_at.is_(None))
+    disputes: dict[int, tuple[str, ...]] = {}
+    for claim_id, dispute_id in session.execute(disputed.where(*where).order_by(d.id)):
+        disputes[claim_id] = (*disputes.get(claim_id, ()), str(dispute_id))
+    return [FactRow._make((*row, disputes.get(row.id, ()))) for row in session.execute(query)]
 
 
 def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
@@ -331,22 +339,6 @@ def detection_scope(session: Session, rows: list[models.Claim]) -> list[FactRow]
     ids = {r.id for r in rows}
     related = c.cites_id.in_(ids) | c.id.in_({r.cites_id for r in rows if r.cites_id})
     return fact_rows(session, same_group | related)
-
-
-def open_dispute_ids(session: Session, claim_ids: set[int]) -> dict[int, tuple[str, ...]]:
-    """The ids of each claim's open disputes, oldest first (claims without any are absent)."""
-    d = models.Dispute
-    # The ids (a whole group's) are written into the SQL: as thousands of bound parameters
-    # they cost psycopg more to convert than the query costs (bench/RESULTS.md, detection),
-    # and SQLite refuses more than 32,766 parameters.
-    ids: BindParameter[list[int]] = bindparam(
-        "claim_ids", sorted(claim_ids), expanding=True, literal_execute=True
-    )
-    query = select(d.claim_id, d.id).where(d.claim_id.in_(ids), d.closed_at.is_(None))
-    found: dict[int, tuple[str, ...]] = {}
-    for claim_id, dispute_id in session.execute(query.order_by(d.id)):
-        found[claim_id] = (*found.get(claim_id, ()), str(dispute_id))
-    return found
 
 
 def live_conflicts_of(session: Session, claim_ids: set[int]) -> list[models.Conflict]:

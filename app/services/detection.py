@@ -62,7 +62,6 @@ def facts(
 def current_facts(session: Session, rows: list[FactRow]) -> list[ClaimFacts]:
     """Facts of claims as they stand now, from repository.fact_rows."""
     tree = population_tree(session)
-    disputes = repository.open_dispute_ids(session, {r.id for r in rows})
     parents = {name: ancestors(tree, name) for name in tree}
     return [
         ClaimFacts(
@@ -80,7 +79,7 @@ def current_facts(session: Session, rows: list[FactRow]) -> list[ClaimFacts]:
             recorded_at=r.created_at,
             retracted=r.status == "retracted",
             cites=str(r.cites_id) if r.cites_id else None,
-            open_disputes=disputes.get(r.id, ()),
+            open_disputes=r.open_disputes,
         )
         for r in rows
     ]
