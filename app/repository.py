@@ -265,21 +265,29 @@ def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
         c.as_of, c.claimant, c.claimant_key, c.created_at, c.status, c.cites_id,
     )  # fmt: skip
     labelled = (column.label(name) for name, column in zip(FactRow._fields, columns, strict=False))
+    # With each open dispute's id (a claim with k open disputes comes k times): read in the
+    # same query, not by a list of ids, which as bound parameters cost psycopg more than the
+    # query for a large group, and past 32,766 SQLite refuses.
+    open_disputes = (d.claim_id == c.id) & d.closed_at.is_(None)
     query = (
-        select(*labelled)
+        select(*labelled, d.id.label("dispute_id"))
         .join(e, e.id == c.event_id)
         .join(m, m.id == c.metric_id)
         .join(p, p.id == c.population_id)
+        .outerjoin(d, open_disputes)
         .where(*where)
     )
-    # The open disputes of the same claims, by the same conditions (not by a list of ids: a
-    # whole group's ids as bound parameters cost psycopg more than the query, and SQLite
-    # refuses more than 32,766 of them).
-    disputed = select(d.claim_id, d.id).join(c, c.id == d.claim_id).where(d.closed_at.is_(None))
-    disputes: dict[int, tuple[str, ...]] = {}
-    for claim_id, dispute_id in session.execute(disputed.where(*where).order_by(d.id)):
-        disputes[claim_id] = (*disputes.get(claim_id, ()), str(dispute_id))
-    return [FactRow._make((*row, disputes.get(row.id, ()))) for row in session.execute(query)]
+    claims: dict[int, Any] = {}
+    disputes: dict[int, list[int]] = {}
+    rows: Any = session.execute(query)  # the columns of FactRow, then a dispute's id
+    for row in rows:
+        claims.setdefault(row[0], row)
+        if row[-1] is not None:
+            disputes.setdefault(row[0], []).append(row[-1])
+    return [
+        FactRow._make((*row[:-1], tuple(str(i) for i in sorted(disputes.get(claim_id, ())))))
+        for claim_id, row in claims.items()
+    ]
 
 
 def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
