@@ -264,6 +264,7 @@ def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
         e.slug, m.name, m.kind, p.name, c.figure_text, c.low, c.high, c.point, c.qualifier,
         c.as_of, c.claimant, c.claimant_key, c.created_at, c.status, c.cites_id,
     )  # fmt: skip
+    # Named as FactRow's fields (all but the last, open_disputes, which is no column).
     labelled = (column.label(name) for name, column in zip(FactRow._fields, columns, strict=False))
     # With each open dispute's id (a claim with k open disputes comes k times): read in the
     # same query, not by a list of ids, which as bound parameters cost psycopg more than the

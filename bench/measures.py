@@ -46,7 +46,7 @@ FULL = Mode(
     runs=3, write_seconds=15, connections=16, overload_seconds=60, overload_connections=256,
     preload=20_000, bulk_rows=5_000, bulk_batch=1_000, report_events=(100, 1_000, 10_000),
     ledgers=(10_000, 100_000, 1_000_000), filler_event=1_000, detect_sizes=(10, 100, 1_000, 3_000),
-    detect_groups=5, detect_writes=20, report_requests=5,
+    detect_groups=5, detect_writes=20, report_requests=15,
 )  # fmt: skip
 SMOKE = Mode(
     runs=1, write_seconds=1, connections=4, overload_seconds=2, overload_connections=32,
