@@ -109,13 +109,11 @@ def all_metrics(session: Session) -> list[models.Metric]:
     return list(session.scalars(select(models.Metric)))
 
 
-def api_key_by_hash(
-    db: Session | Connection, key_hash: str
-) -> Row[str, str, datetime | None] | None:
+def api_key_by_hash(connection: Connection, key_hash: str) -> Row[str, str, datetime | None] | None:
     """The name, role and revoked_at of the key with that hash (every request asks)."""
     k = models.ApiKey
     query = select(k.name, k.role, k.revoked_at).where(k.key_hash == key_hash)
-    return db.execute(query).first()
+    return connection.execute(query).first()
 
 
 def get_event(session: Session, slug: str, *, field: str | None = None) -> models.Event:

@@ -101,9 +101,9 @@ def reevaluate(
 ) -> dict[str, str | None]:
     """Open, keep or clear the conflicts that involve `rows`, which just changed.
 
-    new: the rows were inserted by this transaction, so no stored conflict involves them.
     A change to a claim can only alter the conflicts that include it, so only those are
     re-evaluated: the cost follows the size of the claims' groups, not of the ledger.
+    new: the rows were inserted by this transaction, so no stored conflict involves them.
     Returns superseded_by of every claim in the rows' groups (a claimant's chain lies
     within one group).
     """

@@ -39,12 +39,12 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def authenticate(db: Session | Connection, key: str, settings: Settings) -> Principal | None:
+def authenticate(connection: Connection, key: str, settings: Settings) -> Principal | None:
     """The principal a bearer key stands for, or None for an unknown or revoked key."""
     admin = settings.admin_key.get_secret_value() if settings.admin_key else None
     if admin and hmac.compare_digest(key.encode(), admin.encode()):
         return Principal("admin", Role.ADMIN)
-    row = repository.api_key_by_hash(db, hash_key(key))
+    row = repository.api_key_by_hash(connection, hash_key(key))
     if row is None or row.revoked_at is not None:
         return None
     return Principal(row.name, Role(row.role))
