@@ -165,19 +165,23 @@ def record_claims(
     ]
     session.add_all(row for row, _ in recorded)
     session.flush()  # one INSERT for them all
+    snapshots: dict[int, Snapshot] = {}
     for row, actor in recorded:
-        after = repository.snapshot(row)
+        after = snapshots[row.id] = repository.snapshot(row)
         first = {k: after[k] for k in CLIENT_FIELDS}
         _add_revision(session, row, after, actor, None, first, row.created_at)
         webhooks.emit(session, "claim.created", partial(_created_view, session, row))
     rows = [row for row, _ in recorded]
     successors = detection.reevaluate(session, rows, utcnow(), new=True) if rows else {}
     session.commit()
-    return [o if isinstance(o, InvalidInput) else _with(successors, o) for o in outcomes]
+    return [
+        o if isinstance(o, InvalidInput) else _with(successors, snapshots[o.id]) for o in outcomes
+    ]
 
 
-def _with(successors: dict[str, str | None], row: models.Claim) -> Snapshot:
-    return {**repository.snapshot(row), "superseded_by": successors.get(str(row.id))}
+def _with(successors: dict[str, str | None], snap: Snapshot) -> Snapshot:
+    """The claim's snapshot with its superseded_by (the revision keeps the one without)."""
+    return {**snap, "superseded_by": successors.get(snap["id"])}
 
 
 def _created_view(session: Session, row: models.Claim) -> Snapshot:
@@ -318,7 +322,7 @@ def _commit_change(
     }
     _add_revision(session, row, after, actor, reason, changes, now)
     webhooks.emit(session, event, lambda: with_successors(session, [row])[0])
-    current = _with(detection.reevaluate(session, [row], now), row)
+    current = _with(detection.reevaluate(session, [row], now), after)
     session.commit()
     return current
 
