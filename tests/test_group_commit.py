@@ -42,6 +42,10 @@ def held_first_batch(
     return entered, release, sizes
 
 
+def recorder_of(client: TestClient, timeout: float) -> ClaimRecorder:
+    return ClaimRecorder(client.app.state.sessionmaker, 0.1, timeout)  # type: ignore[attr-defined]
+
+
 def claim_count(client: TestClient) -> int:
     with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         return int(session.scalar(select(func.count()).select_from(models.Claim)))
@@ -55,7 +59,7 @@ def test_claims_waiting_for_a_turn_are_recorded_together_each_with_its_outcome(
     ledger: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release, sizes = held_first_batch(monkeypatch)
-    recorder = ClaimRecorder(ledger.app.state.sessionmaker, 0.1, timeout=10)  # type: ignore[attr-defined]
+    recorder = recorder_of(ledger, timeout=10)
     with ThreadPoolExecutor(6) as pool:
         first = submit(pool, recorder.record, body(claimant="First", figure="10"))
         assert entered.wait(10)
@@ -86,7 +90,7 @@ def test_a_claim_that_waits_too_long_for_its_turn_is_refused_and_never_recorded(
     ledger: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release, sizes = held_first_batch(monkeypatch)
-    recorder = ClaimRecorder(ledger.app.state.sessionmaker, 0.1, timeout=0.2)  # type: ignore[attr-defined]
+    recorder = recorder_of(ledger, timeout=0.2)
     with ThreadPoolExecutor(2) as pool:
         first = submit(pool, recorder.record, body(claimant="First"))
         assert entered.wait(10)
@@ -107,7 +111,7 @@ def test_a_failed_batch_fails_every_claim_in_it_and_records_none(
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr("app.services.detection.reevaluate", fail)
-    recorder = ClaimRecorder(ledger.app.state.sessionmaker, 0.1, timeout=10)  # type: ignore[attr-defined]
+    recorder = recorder_of(ledger, timeout=10)
     with pytest.raises(RuntimeError):
         recorder.record(body(), "tester")
     monkeypatch.undo()
