@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -52,8 +53,15 @@ def serve(
     configure_logging(settings.log_level)
     if settings.is_sqlite:
         migrate(make_engine(settings))
+    app = create_app(settings)
+    # What start-up built (modules, routes, schemas) lives as long as the process: kept out of
+    # every collection, and young objects collected every 10,000 allocations instead of 700,
+    # a write costs a tenth less CPU and its p99 halved (bench/changes.md).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     threads: int = Field(default=32, ge=1, le=1024)
     # Requests in flight beyond which Tally answers 503 with Retry-After instead of queueing.
     max_in_flight: int = Field(default=256, ge=1)
+    # How long a valid API key is remembered without asking the database (see KeyCache).
+    key_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     db_timeout_seconds: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     bulk_max_bytes: int = Field(default=20_971_520, ge=1024)

@@ -26,6 +26,7 @@ from app.api.middleware import RequestContext
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.services.group_commit import ClaimRecorder
+from app.services.keys import KeyCache
 from app.worker import Worker
 
 DESCRIPTION = """A ledger of the numbers in the news — who said each figure, where, every change
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.key_cache = KeyCache(settings.key_cache_seconds)
     app.state.claim_recorder = ClaimRecorder(
         app.state.sessionmaker, settings.figure_tolerance, settings.db_timeout_seconds
     )

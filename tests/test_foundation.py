@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text, update
 
+from app import models
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import ADMIN_KEY
+from app.models import utcnow
+from app.services.keys import hash_key
+from tests.conftest import ADMIN_KEY, new_key
 
 
 def test_health_and_readiness(client: TestClient) -> None:
@@ -153,6 +156,36 @@ def test_keys_are_shown_once_stored_hashed_and_revocable(
     assert client.get("/v1/events", headers=reader).status_code == 200
     assert client.delete(f"/v1/keys/{created['id']}").json()["revoked_at"] is not None
     assert client.get("/v1/events", headers=reader).status_code == 401
+
+
+def test_a_key_revoked_by_another_process_fails_within_the_cache_time(
+    client: TestClient, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("app.services.keys.time.monotonic", lambda: clock[0])
+    reader = new_key(client, "reader")
+    assert client.get("/v1/events", headers=reader).status_code == 200
+    engine = create_engine(database_url)  # another server process on the same database
+    with engine.begin() as conn:
+        conn.execute(update(models.ApiKey).values(revoked_at=utcnow()))
+    engine.dispose()
+    assert client.get("/v1/events", headers=reader).status_code == 200  # still remembered
+    clock[0] += client.app.state.settings.key_cache_seconds + 0.01
+    assert client.get("/v1/events", headers=reader).status_code == 401
+
+
+def test_an_unknown_key_is_looked_up_again_at_every_request(
+    client: TestClient, database_url: str
+) -> None:
+    key = "tly_" + "k" * 43
+    late = {"Authorization": f"Bearer {key}"}
+    assert client.get("/v1/events", headers=late).status_code == 401
+    engine = create_engine(database_url)  # created by another process (or just now)
+    with engine.begin() as conn:
+        row = {"name": "late", "role": "reader", "key_hash": hash_key(key), "prefix": key[:10]}
+        conn.execute(insert(models.ApiKey).values(row))
+    engine.dispose()
+    assert client.get("/v1/events", headers=late).status_code == 200
 
 
 def test_metrics_and_request_ids(client: TestClient) -> None:

@@ -23,12 +23,15 @@ def require(role: Role) -> Callable[..., Principal]:
     ) -> Principal:
         if credentials is None:
             raise HTTPException(401, "An API key is required.", {"WWW-Authenticate": "Bearer"})
-        # A connection of its own (a Session costs twice as much for one query), returned
-        # before the route runs: a request holds at most one pooled connection at a time.
-        with request.app.state.engine.connect() as connection:
-            principal = keys.authenticate(
-                connection, credentials.credentials, request.app.state.settings
-            )
+        state = request.app.state
+
+        def look_up() -> Principal | None:
+            # A connection of its own (a Session costs twice as much for one query), returned
+            # before the route runs: a request holds at most one pooled connection at a time.
+            with state.engine.connect() as connection:
+                return keys.authenticate(connection, credentials.credentials, state.settings)
+
+        principal: Principal | None = state.key_cache.principal(credentials.credentials, look_up)
         if principal is None:
             raise HTTPException(401, "The API key is not valid.", {"WWW-Authenticate": "Bearer"})
         if not principal.role.admits(role):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from app import models, repository
 from app.api.deps import Admin
@@ -31,7 +31,9 @@ def list_keys(
 
 
 @router.delete("/{key_id}")
-def revoke_key(key_id: str, session: SessionDep, _: Admin) -> KeyRead:
+def revoke_key(key_id: str, request: Request, session: SessionDep, _: Admin) -> KeyRead:
     if not key_id.isdigit():
         raise NotFound(f"No API key with id {key_id}.")
-    return KeyRead.model_validate(keys.revoke_key(session, int(key_id)))
+    revoked = keys.revoke_key(session, int(key_id))
+    request.app.state.key_cache.clear()
+    return KeyRead.model_validate(revoked)
