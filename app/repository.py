@@ -52,53 +52,35 @@ def population_by_name(session: Session, name: str) -> models.Population | None:
 
 
 def _named(session: Session, model: type[M], column: Any, name: str) -> M | None:
-    """The row whose `column` is `name`; a row found is remembered until the transaction ends.
+    return session.scalar(select(model).where(column == name))
 
-    Names are never reused or removed, and a bulk import looked the same four names up
-    for every claim: four queries a claim (bench/RESULTS.md, bulk import).
+
+# The column of each kind of reference that clients name it by.
+NAMES = {
+    "event": models.Event.slug,
+    "metric": models.Metric.name,
+    "population": models.Population.name,
+    "source": models.Source.slug,
+}
+
+
+def ids_by_name(session: Session, kind: str, names: set[str]) -> dict[str, int]:
+    """The ids of the references of `kind` (a key of NAMES) named `names`; unknown ones left out.
+
+    Remembered with the database connection (for its lifetime), as names are never changed,
+    reused or removed: looking a batch's names up as rows was a tenth of a new claim's cost
+    (bench/changes.md). Only for references created by earlier transactions: a name inserted
+    by the caller's own transaction could be remembered and then rolled back. Names not found
+    are asked again next time.
     """
-    memo = _names_memo(session)
-    key = (model.__name__, name)
-    if key not in memo:
-        found = session.scalar(select(model).where(column == name))
-        if found is None:
-            return None
-        memo[key] = found
-    return memo[key]  # type: ignore[no-any-return]
-
-
-def remember_names(
-    session: Session,
-    *,
-    events: set[str],
-    metrics: set[str],
-    populations: set[str],
-    sources: set[str],
-) -> None:
-    """Look the names a batch of claims uses up at once: a query a kind, not one a claim."""
-    memo = _names_memo(session)
-    e, m, p, s = models.Event, models.Metric, models.Population, models.Source
-    wanted = (
-        (e, e.slug, events),
-        (m, m.name, metrics),
-        (p, p.name, populations),
-        (s, s.slug, sources),
-    )
-    for model, column, names in wanted:
-        missing = {name for name in names if (model.__name__, name) not in memo}
-        if missing:
-            for row in session.scalars(select(model).where(column.in_(missing))):
-                memo[(model.__name__, getattr(row, column.key))] = row
-
-
-def _names_memo(session: Session) -> dict[tuple[str, str], Any]:
-    memo: tuple[Any, dict[tuple[str, str], Any]] | None = session.info.get(NAMES_MEMO)
-    if memo is None or memo[0] is not session.get_transaction():
-        memo = session.info[NAMES_MEMO] = (session.get_transaction(), {})
-    return memo[1]
-
-
-NAMES_MEMO = "tally_names"
+    column = NAMES[kind]
+    known: dict[str, int] = session.connection().info.setdefault(f"tally_{kind}_ids", {})
+    missing = names - known.keys()
+    if missing:
+        id_column = column.class_.id
+        rows = session.execute(select(column, id_column).where(column.in_(missing))).all()
+        known.update(dict(rows))
+    return {name: known[name] for name in names if name in known}
 
 
 def all_populations(session: Session) -> list[models.Population]:
@@ -362,17 +344,28 @@ def conflicts_of(session: Session, claim_id: int) -> list[models.Conflict]:
     return list(session.scalars(select(k).where(involves).order_by(k.id)))
 
 
-def snapshot(row: models.Claim) -> Snapshot:
-    """The claim as clients see it (without superseded_by, which other claims decide)."""
+def snapshot(row: models.Claim, names: dict[str, str] | None = None) -> Snapshot:
+    """The claim as clients see it (without superseded_by, which other claims decide).
+
+    names: its event, metric, population and source by name (keys of NAMES), when the row
+    has their ids but not their rows.
+    """
     retraction = row.retraction
+    if names is None:
+        names = {
+            "event": row.event.slug,
+            "metric": row.metric.name,
+            "population": row.population.name,
+            "source": row.source.slug,
+        }
     return {
         "id": str(row.id),
         "version": row.version,
         "status": row.status,
         "disputed": row.disputed,
-        "event": row.event.slug,
-        "metric": row.metric.name,
-        "population": row.population.name,
+        "event": names["event"],
+        "metric": names["metric"],
+        "population": names["population"],
         "location": row.location,
         "figure": {
             "text": row.figure_text,
@@ -383,7 +376,7 @@ def snapshot(row: models.Claim) -> Snapshot:
         },
         "as_of": row.as_of.isoformat(),
         "claimant": row.claimant,
-        "source": row.source.slug,
+        "source": names["source"],
         "url": row.url,
         "quote": row.quote,
         "published_at": row.published_at.isoformat() if row.published_at else None,

@@ -96,6 +96,27 @@ def test_bad_claims_are_422_naming_the_field_and_write_nothing(
     assert count_claims(ledger) == 0
 
 
+def test_a_reference_refused_once_is_accepted_once_created(ledger: TestClient) -> None:
+    body = claim_body(event="flood", metric="rescued", population="pupils", source="radio")
+    for kind, create, fields in (
+        ("event", "/v1/events", {"slug": "flood", "title": "Flood"}),
+        ("metric", "/v1/metrics", {"name": "rescued", "kind": "stock", "unit": "people"}),
+        ("population", "/v1/populations", {"name": "pupils", "parent": "children"}),
+        ("source", "/v1/sources", {"slug": "radio", "name": "Radio", "kind": "broadcaster"}),
+    ):
+        refused = ledger.post("/v1/claims", json=body)
+        assert [e["field"] for e in refused.json()["errors"]] == [kind], refused.text
+        assert ledger.post(create, json=fields).status_code == 201
+    created = ledger.post("/v1/claims", json=body)
+    assert created.status_code == 201, created.text
+    assert {k: created.json()[k] for k in ("event", "metric", "population", "source")} == {
+        "event": "flood",
+        "metric": "rescued",
+        "population": "pupils",
+        "source": "radio",
+    }
+
+
 def test_missing_required_fields(ledger: TestClient) -> None:
     response = ledger.post("/v1/claims", json={})
     fields = {e["field"] for e in response.json()["errors"]}

@@ -20,8 +20,8 @@ class ClaimRecorder:
     """Records the new claims of many request threads together.
 
     A thread hands its claim in and waits for its turn; the thread whose turn it is takes
-    every claim waiting and records them with claims.record_claims (each in a savepoint of
-    its own, so a bad claim fails alone) in one transaction. Under load n concurrent writes
+    every claim waiting and records them with claims.record_claims (which checks each on its
+    own, so a bad claim fails alone) in one transaction. Under load n concurrent writes
     then cost one BEGIN, one pass of the conflict engine over their groups and one COMMIT
     (one fsync) instead of n each (bench/changes.md). A claim alone is a batch of one and
     waits for nobody. A batch holds at most as many claims as requests are handled at once.
