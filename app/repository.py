@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
+    bindparam,
     func,
     or_,
     select,
@@ -232,12 +234,29 @@ class FactRow(NamedTuple):
 
 
 def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
-    """The claims matching `where` as plain rows of what conflict rules need.
+    """The claims matching `where` as plain rows of what conflict rules need."""
+    return _fact_rows(session, _facts_query(*where))
 
-    Plain tuples, not ORM objects (nor SQLAlchemy rows, whose attributes cost microseconds
+
+def _fact_rows(session: Session, query: Any, params: dict[str, Any] | None = None) -> list[FactRow]:
+    """Plain tuples, not ORM objects (nor SQLAlchemy rows, whose attributes cost microseconds
     each): building a group's claims and their four joined references as objects was the
     largest share of a write (bench/changes.md).
     """
+    claims: dict[int, Any] = {}
+    disputes: dict[int, list[int]] = {}
+    rows: Any = session.execute(query, params)  # the columns of FactRow, then a dispute's id
+    for row in rows:
+        claims.setdefault(row[0], row)
+        if row[-1] is not None:
+            disputes.setdefault(row[0], []).append(row[-1])
+    return [
+        FactRow._make((*row[:-1], tuple(str(i) for i in sorted(disputes.get(claim_id, ())))))
+        for claim_id, row in claims.items()
+    ]
+
+
+def _facts_query(*where: ColumnElement[bool]) -> Any:
     c, e, m, p, d = models.Claim, models.Event, models.Metric, models.Population, models.Dispute
     columns = (
         c.id, c.event_id, c.metric_id, c.population_id, c.location, c.location_key,
@@ -250,7 +269,7 @@ def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
     # same query, not by a list of ids, which as bound parameters cost psycopg more than the
     # query for a large group, and past 32,766 SQLite refuses.
     open_disputes = (d.claim_id == c.id) & d.closed_at.is_(None)
-    query = (
+    return (
         select(*labelled, d.id.label("dispute_id"))
         .join(e, e.id == c.event_id)
         .join(m, m.id == c.metric_id)
@@ -258,17 +277,6 @@ def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
         .outerjoin(d, open_disputes)
         .where(*where)
     )
-    claims: dict[int, Any] = {}
-    disputes: dict[int, list[int]] = {}
-    rows: Any = session.execute(query)  # the columns of FactRow, then a dispute's id
-    for row in rows:
-        claims.setdefault(row[0], row)
-        if row[-1] is not None:
-            disputes.setdefault(row[0], []).append(row[-1])
-    return [
-        FactRow._make((*row[:-1], tuple(str(i) for i in sorted(disputes.get(claim_id, ())))))
-        for claim_id, row in claims.items()
-    ]
 
 
 def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
@@ -320,14 +328,34 @@ def detection_scope(session: Session, rows: list[models.Claim]) -> list[FactRow]
     Read from the database (after the caller's flush), never from the identity map: a claim
     read before the lock was taken (a cited one) may have changed since.
     """
-    c = models.Claim
     groups = {(r.event_id, r.metric_id, r.location_key) for r in rows}
+    params: dict[str, Any] = {
+        "ids": [r.id for r in rows],
+        "cited": [r.cites_id for r in rows if r.cites_id],
+    }
+    for i, (event_id, metric_id, location_key) in enumerate(groups):
+        params |= {f"e{i}": event_id, f"m{i}": metric_id, f"l{i}": location_key}
+    return _fact_rows(session, _scope_query(len(groups)), params)
+
+
+@lru_cache(maxsize=64)
+def _scope_query(groups: int) -> Any:
+    """Claims of `groups` groups (bound as e0, m0, l0, e1...), citing `ids`, or in `cited`.
+
+    Built once for each number of groups: building the query and its cache key for every
+    batch cost a fifth of reading the scope (bench/changes.md).
+    """
+    c = models.Claim
     same_group = or_(
-        *((c.event_id == e) & (c.metric_id == m) & (c.location_key == loc) for e, m, loc in groups)
+        *(
+            (c.event_id == bindparam(f"e{i}"))
+            & (c.metric_id == bindparam(f"m{i}"))
+            & (c.location_key == bindparam(f"l{i}"))
+            for i in range(groups)
+        )
     )
-    ids = {r.id for r in rows}
-    related = c.cites_id.in_(ids) | c.id.in_({r.cites_id for r in rows if r.cites_id})
-    return fact_rows(session, same_group | related)
+    cites = c.cites_id.in_(bindparam("ids", expanding=True))
+    return _facts_query(same_group | cites | c.id.in_(bindparam("cited", expanding=True)))
 
 
 def live_conflicts_of(session: Session, claim_ids: set[int]) -> list[models.Conflict]:
