@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from app import models
+from app.schemas import ClaimCreate
 from app.services import keys
 from bench import data
 from bench.load import Load, run_load
@@ -185,6 +186,8 @@ def bulk(bench: Bench) -> None:
             "run": run,
             "rows": len(bodies),
             "raw_rate": _raw_rate(bench, bodies),
+            "raw_with_revisions_rate": _raw_rate(bench, bodies, revisions=True),
+            "validate_rate": _validate_rate(bodies),
         }
         url = bench.fresh(bench.base)
         try:
@@ -227,19 +230,32 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def _raw_rate(bench: Bench, bodies: list[dict[str, Any]]) -> float:
-    """Claims/s of one DBAPI executemany of the claim rows, in one transaction, committed."""
+def _raw_rate(bench: Bench, bodies: list[dict[str, Any]], revisions: bool = False) -> float:
+    """Claims/s of one DBAPI executemany of the claim rows (and of their first revisions,
+    which every claim Tally records has), in one transaction, committed."""
     url = bench.fresh(bench.base)
     try:
         with engine_of(url) as engine, engine.connect() as conn:
-            claims, _ = data.claim_rows(bodies, data.next_id(conn, "claim"), data.references(conn))
+            refs = data.references(conn)
+            claims, firsts = data.claim_rows(bodies, data.next_id(conn, "claim"), refs)
             conn.rollback()
             started = time.perf_counter()
             data.executemany(conn, "claim", data.CLAIM_COLUMNS, claims)
+            if revisions:
+                data.executemany(conn, "claim_revision", data.REVISION_COLUMNS, firsts)
             conn.commit()
             return len(claims) / (time.perf_counter() - started)
     finally:
         bench.dbs.drop(url)
+
+
+def _validate_rate(bodies: list[dict[str, Any]]) -> float:
+    """Claims/s of validating the bulk lines with Tally's input model (pydantic), no database."""
+    lines = [json.dumps(body) for body in bodies]
+    started = time.perf_counter()
+    for line in lines:
+        ClaimCreate.model_validate_json(line)
+    return len(lines) / (time.perf_counter() - started)
 
 
 # --- 4. detection cost vs group size ---------------------------------------------------------
