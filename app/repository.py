@@ -343,7 +343,7 @@ def _scope_query(groups: int) -> Any:
     """Claims of `groups` groups (bound as e0, m0, l0, e1...), citing `ids`, or in `cited`.
 
     Built once for each number of groups: building the query and its cache key for every
-    batch cost a fifth of reading the scope (bench/changes.md).
+    batch cost a third of reading the scope (bench/changes.md).
     """
     c = models.Claim
     same_group = or_(
