@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from app import models
+from app import models, repository
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
@@ -193,6 +193,20 @@ def test_conflicts_across_the_rows_of_one_file_equal_posting_one_by_one(
     assert found == conflict_shapes(ledger, "single", single_ids)
     superseded = [ledger.get(f"/v1/claims/{i}").json()["superseded_by"] for i in bulk_ids[:2]]
     assert superseded == [bulk_ids[1], None]
+
+
+def test_conflicts_are_found_in_every_group_of_a_large_file(ledger: TestClient) -> None:
+    groups = repository.SCOPE_GROUPS + 8  # more groups than one detection query reads
+    rows = [
+        claim_body(location=f"District {n}", figure=figure, claimant=claimant)
+        for n in range(groups)
+        for figure, claimant in (("10", "Police"), ("20", "Medics"))
+    ]
+    assert {r["status"] for r in results(post_bulk(ledger, ndjson(*rows)))} == {201}
+    conflicts = ledger.get("/v1/conflicts", params={"limit": 1000}).json()["items"]
+    assert sorted((c["kind"], c["location"]) for c in conflicts) == sorted(
+        ("value_mismatch", f"District {n}") for n in range(groups)
+    )
 
 
 def limited_client(settings: Settings, **limits: int) -> TestClient:
