@@ -120,9 +120,14 @@ def get_population(session: Session, name: str, *, field: str | None = None) -> 
 def _found(row: M | None, noun: str, name: str, field: str | None) -> M:
     if row is not None:
         return row
+    raise unknown(noun, name, field)
+
+
+def unknown(noun: str, name: str, field: str | None) -> NotFound | InvalidInput:
+    """Why no `noun` is named `name`: NotFound, or InvalidInput naming `field` (a reference)."""
     if field is None:
-        raise NotFound(f'No {noun} named "{name}".')
-    raise InvalidInput(f'Unknown {noun} "{name}".', field=field)
+        return NotFound(f'No {noun} named "{name}".')
+    return InvalidInput(f'Unknown {noun} "{name}".', field=field)
 
 
 def lock_events(

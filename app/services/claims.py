@@ -208,7 +208,7 @@ def _checked(
         for kind in repository.NAMES:
             name = getattr(body, kind)
             if name not in ids[kind]:
-                raise InvalidInput(f'Unknown {kind} "{name}".', field=kind)
+                raise repository.unknown(kind, name, field=kind)
             setattr(row, f"{kind}_id", ids[kind][name])
         _set_fields(session, row, fields, tolerance)
     except InvalidInput as error:
