@@ -196,7 +196,7 @@ def test_conflicts_across_the_rows_of_one_file_equal_posting_one_by_one(
 
 
 def test_conflicts_are_found_in_every_group_of_a_large_file(ledger: TestClient) -> None:
-    groups = repository.SCOPE_GROUPS + 8  # more groups than one detection query reads
+    groups = repository.claims.SCOPE_GROUPS + 8  # more groups than one detection query reads
     rows = [
         claim_body(location=f"District {n}", figure=figure, claimant=claimant)
         for n in range(groups)

@@ -552,8 +552,8 @@ def stored_findings(client: TestClient, event: str) -> list[tuple[Any, ...]]:
 def recomputed_findings(client: TestClient, event: str) -> list[tuple[Any, ...]]:
     """find_conflicts over every claim of the event as it stands, computed from scratch."""
     with client.app.state.sessionmaker() as session:
-        event_id = repository.get_event(session, event).id
-        rows = repository.fact_rows(session, models.Claim.event_id == event_id)
+        event_id = repository.resources.get_event(session, event).id
+        rows = repository.claims.fact_rows(session, models.Claim.event_id == event_id)
         found = find_conflicts(current_facts(session, rows))
     return sorted(
         (f.kind.value, f.claims, f.dispute, f.detail,
@@ -673,7 +673,7 @@ def test_a_claim_citing_one_retracted_meanwhile_gets_cites_retracted(
     origin = add_claim(ledger, claimant="Ministry")["id"]
     add_event(ledger, "flood")
     relay = None if change == "create" else add_claim(ledger, event="flood")["id"]
-    take_lock, calls = repository.lock_events, [0]
+    take_lock, calls = repository.claims.lock_events, [0]
     racer = threading.Thread(target=retract_in_a_session_of_its_own, args=(ledger, origin))
 
     def lock_events(session: Session, **events: Any) -> None:
@@ -684,7 +684,7 @@ def test_a_claim_citing_one_retracted_meanwhile_gets_cites_retracted(
                 racer.join(10)  # SQLite: the racer waits for this writer's BEGIN IMMEDIATE
         take_lock(session, **events)
 
-    monkeypatch.setattr(repository, "lock_events", lock_events)
+    monkeypatch.setattr(repository.claims, "lock_events", lock_events)
     if relay is None:
         relay = add_claim(ledger, claimant="Khabar 24", cites=origin)["id"]
     else:

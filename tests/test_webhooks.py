@@ -411,10 +411,12 @@ def test_postgresql_workers_skip_the_deliveries_another_worker_holds(
     try:
         now = datetime.now(UTC)
         begin_write(first)
-        held = {d.id for d in repository.due_deliveries(first, now, 4)}  # locked, not committed
+        held = {
+            d.id for d in repository.webhooks.due_deliveries(first, now, 4)
+        }  # locked, not committed
         started = time.monotonic()
         begin_write(second)
-        rest = {d.id for d in repository.due_deliveries(second, now, 100)}
+        rest = {d.id for d in repository.webhooks.due_deliveries(second, now, 100)}
         assert time.monotonic() - started < 2  # passed over, not waited for
         assert len(held) == 4
         assert len(rest) == 2

@@ -14,7 +14,7 @@ from app.api.claims import ClaimFilters
 from app.api.deps import Editor, Reader
 from app.api.errors import ERROR_RESPONSES, TITLES, FieldProblem, Problem
 from app.db import SessionDep
-from app.repository import Snapshot
+from app.repository.claims import Snapshot
 from app.schemas import ClaimRead
 from app.services import bulk
 

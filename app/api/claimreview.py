@@ -10,7 +10,7 @@ from app.api.deps import Reader
 from app.api.errors import ERROR_RESPONSES
 from app.db import SessionDep
 from app.domain.review import BEST_RATING, WORST_RATING
-from app.repository import Snapshot
+from app.repository.claims import Snapshot
 from app.services import reviews
 from app.services.reviews import Review
 

@@ -11,7 +11,7 @@ from app.api.deps import Editor, Reader
 from app.api.errors import ERROR_RESPONSES
 from app.api.paging import Cursor, Limit, after_id, next_cursor
 from app.db import SessionDep
-from app.repository import Snapshot
+from app.repository.claims import Snapshot
 from app.schemas import (
     ClaimCreate,
     ClaimRead,

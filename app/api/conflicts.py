@@ -22,7 +22,7 @@ Status = Literal["open", "cleared", "resolved"]
 
 
 def render(row: object) -> ConflictRead:
-    return ConflictRead.model_validate(repository.conflict_view(row))  # type: ignore[arg-type]
+    return ConflictRead.model_validate(repository.conflicts.conflict_view(row))  # type: ignore[arg-type]
 
 
 @router.get("")
@@ -44,7 +44,7 @@ def list_conflicts(
 
 @router.get("/{conflict_id}")
 def read_conflict(conflict_id: str, session: SessionDep, _: Reader) -> ConflictRead:
-    return render(repository.get_conflict(session, conflict_id))
+    return render(repository.conflicts.get_conflict(session, conflict_id))
 
 
 @router.post("/{conflict_id}/resolve")

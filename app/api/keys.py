@@ -26,7 +26,7 @@ def create_key(body: KeyCreate, session: SessionDep, _: Admin) -> KeyCreated:
 def list_keys(
     session: SessionDep, _: Admin, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[KeyRead]:
-    rows = repository.page(session, models.ApiKey, after_id(cursor), limit)
+    rows = repository.common.page(session, models.ApiKey, after_id(cursor), limit)
     return to_page(rows, limit, KeyRead.model_validate)
 
 

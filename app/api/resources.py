@@ -38,13 +38,13 @@ def create_event(body: EventCreate, session: SessionDep, _: Editor) -> EventRead
 def list_events(
     session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[EventRead]:
-    rows = repository.page(session, models.Event, after_id(cursor), limit)
+    rows = repository.common.page(session, models.Event, after_id(cursor), limit)
     return to_page(rows, limit, EventRead.model_validate)
 
 
 @router.get("/events/{slug}", tags=["events"])
 def read_event(slug: str, session: SessionDep, _: Reader) -> EventRead:
-    return EventRead.model_validate(repository.get_event(session, slug))
+    return EventRead.model_validate(repository.resources.get_event(session, slug))
 
 
 @router.patch("/events/{slug}", tags=["events"])
@@ -62,13 +62,13 @@ def create_source(body: SourceCreate, session: SessionDep, _: Editor) -> SourceR
 def list_sources(
     session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[SourceRead]:
-    rows = repository.page(session, models.Source, after_id(cursor), limit)
+    rows = repository.common.page(session, models.Source, after_id(cursor), limit)
     return to_page(rows, limit, SourceRead.model_validate)
 
 
 @router.get("/sources/{slug}", tags=["sources"])
 def read_source(slug: str, session: SessionDep, _: Reader) -> SourceRead:
-    return SourceRead.model_validate(repository.get_source(session, slug))
+    return SourceRead.model_validate(repository.resources.get_source(session, slug))
 
 
 @router.patch("/sources/{slug}", tags=["sources"])
@@ -86,13 +86,13 @@ def create_metric(body: MetricCreate, session: SessionDep, _: Admin) -> MetricRe
 def list_metrics(
     session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[MetricRead]:
-    rows = repository.page(session, models.Metric, after_id(cursor), limit)
+    rows = repository.common.page(session, models.Metric, after_id(cursor), limit)
     return to_page(rows, limit, MetricRead.model_validate)
 
 
 @router.get("/metrics/{name}", tags=["metrics"])
 def read_metric(name: str, session: SessionDep, _: Reader) -> MetricRead:
-    return MetricRead.model_validate(repository.get_metric(session, name))
+    return MetricRead.model_validate(repository.resources.get_metric(session, name))
 
 
 @router.patch("/metrics/{name}", tags=["metrics"])
@@ -111,7 +111,7 @@ def create_population(body: PopulationCreate, session: SessionDep, _: Admin) -> 
 def list_populations(
     session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[PopulationRead]:
-    rows = repository.page(session, models.Population, after_id(cursor), limit)
+    rows = repository.common.page(session, models.Population, after_id(cursor), limit)
     tree = resources.population_tree(session)
     return to_page(
         rows,
@@ -122,6 +122,6 @@ def list_populations(
 
 @router.get("/populations/{name}", tags=["populations"])
 def read_population(name: str, session: SessionDep, _: Reader) -> PopulationRead:
-    row = repository.get_population(session, name)
+    row = repository.resources.get_population(session, name)
     tree = resources.population_tree(session)
     return PopulationRead(name=row.name, parent=tree[row.name], description=row.description)

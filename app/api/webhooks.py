@@ -34,7 +34,7 @@ def list_webhooks(
 
 @router.get("/{webhook_id}")
 def read_webhook(webhook_id: str, session: SessionDep, _: Admin) -> WebhookRead:
-    return WebhookRead.model_validate(repository.get_webhook(session, webhook_id))
+    return WebhookRead.model_validate(repository.webhooks.get_webhook(session, webhook_id))
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -144,7 +144,7 @@ def _rejected(field: str, detail: str) -> Rejection:
 
 def export_claims(
     session: Session, filters: dict[str, str | None], batch: int = 250
-) -> Iterator[repository.Snapshot]:
+) -> Iterator[repository.claims.Snapshot]:
     """The claims matching the list's filters, by id, read `batch` at a time: each batch is
     its own short read, and memory holds one batch (and its claimants' chains), never more.
 
@@ -155,7 +155,7 @@ def export_claims(
 
 def _claims(
     session: Session, where: list[ColumnElement[bool]], size: int
-) -> Iterator[repository.Snapshot]:
+) -> Iterator[repository.claims.Snapshot]:
     after = 0
     while batch := _batch(session, where, after, size):
         after = int(batch[-1]["id"])
@@ -165,8 +165,8 @@ def _claims(
 
 def _batch(
     session: Session, where: list[ColumnElement[bool]], after: int, size: int
-) -> list[repository.Snapshot]:
-    rows = repository.page(session, models.Claim, after, size - 1, *where)
+) -> list[repository.claims.Snapshot]:
+    rows = repository.common.page(session, models.Claim, after, size - 1, *where)
     snaps = claims.with_successors(session, rows) if rows else []
     # End the read and forget the rows: no transaction stays open while the client reads.
     session.close()

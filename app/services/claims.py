@@ -34,7 +34,7 @@ from app.schemas import (
 )
 from app.services import detection, webhooks
 
-Snapshot = repository.Snapshot
+Snapshot = repository.claims.Snapshot
 
 # Claim fields a client sets, in the order of SPEC §3; the rest are Tally's.
 CLIENT_FIELDS = (
@@ -66,19 +66,19 @@ def _set_fields(
 
 
 def _set_event(session: Session, row: models.Claim, slug: str, _: float) -> None:
-    row.event = repository.get_event(session, slug, field="event")
+    row.event = repository.resources.get_event(session, slug, field="event")
 
 
 def _set_metric(session: Session, row: models.Claim, name: str, _: float) -> None:
-    row.metric = repository.get_metric(session, name, field="metric")
+    row.metric = repository.resources.get_metric(session, name, field="metric")
 
 
 def _set_population(session: Session, row: models.Claim, name: str, _: float) -> None:
-    row.population = repository.get_population(session, name, field="population")
+    row.population = repository.resources.get_population(session, name, field="population")
 
 
 def _set_source(session: Session, row: models.Claim, slug: str, _: float) -> None:
-    row.source = repository.get_source(session, slug, field="source")
+    row.source = repository.resources.get_source(session, slug, field="source")
 
 
 def _set_location(_: Session, row: models.Claim, location: str | None, __: float) -> None:
@@ -99,7 +99,7 @@ def _set_cites(session: Session, row: models.Claim, claim_id: str | None, _: flo
     if claim_id is None:
         row.cites_id = None
         return
-    cited: models.Claim | None = repository.get_claim(session, claim_id, field="cites")
+    cited: models.Claim | None = repository.claims.get_claim(session, claim_id, field="cites")
     while cited is not None:  # a claim cannot relay itself, even through others
         if row.id is not None and cited.id == row.id:
             raise InvalidInput("A claim cannot cite itself.", field="cites")
@@ -149,10 +149,12 @@ def record_claims(
     # Every event the claims touch, locked up front in id order: locks taken claim by claim
     # could deadlock with another writer.
     cited = {int(body.cites) for body in bodies if body.cites}
-    repository.lock_events(session, slugs={body.event for body in bodies}, claim_ids=cited)
+    repository.claims.lock_events(session, slugs={body.event for body in bodies}, claim_ids=cited)
     ids = {
-        kind: repository.ids_by_name(session, kind, {getattr(body, kind) for body in bodies})
-        for kind in repository.NAMES
+        kind: repository.resources.ids_by_name(
+            session, kind, {getattr(body, kind) for body in bodies}
+        )
+        for kind in repository.resources.NAMES
     }
     outcomes = [_checked(session, body, ids, tolerance) for body in bodies]
     recorded = [
@@ -166,8 +168,8 @@ def record_claims(
     snapshots: dict[int, Snapshot] = {}
     revisions = []
     for row, body, actor in recorded:
-        names = {kind: getattr(body, kind) for kind in repository.NAMES}
-        after = snapshots[row.id] = repository.snapshot(row, names)
+        names = {kind: getattr(body, kind) for kind in repository.resources.NAMES}
+        after = snapshots[row.id] = repository.claims.snapshot(row, names)
         first = {k: after[k] for k in CLIENT_FIELDS}
         revisions.append(_revision(row, after, actor, None, first, row.created_at))
     _add_revisions(session, revisions)
@@ -194,10 +196,10 @@ def _checked(
 ) -> models.Claim | InvalidInput:
     """A new claim row, not yet in the session, or why it is refused (naming the field).
 
-    Its event, metric, population and source are set by id (`ids`: repository.ids_by_name of
+    Its event, metric, population and source are set by id (`ids`: ids_by_name of
     each kind), not as rows: loading them was a tenth of a new claim's cost.
     """
-    fields = body.model_dump(exclude_unset=True, exclude=set(repository.NAMES))
+    fields = body.model_dump(exclude_unset=True, exclude=set(repository.resources.NAMES))
     fields["figure"] = body.figure
     if body.as_of is None:
         fields["as_of"] = body.published_at.date() if body.published_at else date.today()
@@ -205,10 +207,10 @@ def _checked(
     row = models.Claim(status="active", disputed=False, created_at=now, updated_at=now)
     _set_location(session, row, None, tolerance)
     try:
-        for kind in repository.NAMES:
+        for kind in repository.resources.NAMES:
             name = getattr(body, kind)
             if name not in ids[kind]:
-                raise repository.unknown(kind, name, field=kind)
+                raise repository.common.unknown(kind, name, field=kind)
             setattr(row, f"{kind}_id", ids[kind][name])
         _set_fields(session, row, fields, tolerance)
     except InvalidInput as error:
@@ -228,10 +230,10 @@ def update_claim(
     if if_match is None:
         raise PreconditionRequired('Send If-Match: "<version>" with the ETag you last read.')
     begin_write(session)
-    row = repository.get_claim(session, claim_id)
+    row = repository.claims.get_claim(session, claim_id)
     _lock(session, row)
     _check_version(row, if_match)
-    before = repository.snapshot(row)
+    before = repository.claims.snapshot(row)
     fields = body.model_dump(exclude_unset=True, exclude={"reason"})
     if "figure" in fields:
         fields["figure"] = body.figure
@@ -243,11 +245,11 @@ def update_claim(
 def retract_claim(session: Session, claim_id: str, body: RetractBody, actor: str) -> Snapshot:
     """Mark a claim retracted (it stays readable forever); a second retraction is refused."""
     begin_write(session)
-    row = repository.get_claim(session, claim_id)
+    row = repository.claims.get_claim(session, claim_id)
     _lock(session, row)
     if row.status == "retracted":
         raise StateConflict(f"Claim {claim_id} is already retracted.")
-    before = repository.snapshot(row)
+    before = repository.claims.snapshot(row)
     row.status = "retracted"
     retracted_at = body.retracted_at or utcnow()
     row.retraction = {
@@ -263,9 +265,9 @@ def open_dispute(
 ) -> models.Dispute:
     """Record a party's objection; the claim is disputed while any dispute is open."""
     begin_write(session)
-    row = repository.get_claim(session, claim_id)
+    row = repository.claims.get_claim(session, claim_id)
     _lock(session, row)
-    before = repository.snapshot(row)
+    before = repository.claims.snapshot(row)
     dispute = models.Dispute(
         claim_id=row.id, by=body.by, reason=body.reason, url=str(body.url) if body.url else None
     )
@@ -281,15 +283,17 @@ def close_dispute(
 ) -> models.Dispute:
     """Close an open dispute; the claim stays disputed while others are open."""
     begin_write(session)
-    row = repository.get_claim(session, claim_id)
+    row = repository.claims.get_claim(session, claim_id)
     _lock(session, row)
-    dispute = repository.get_dispute(session, row.id, dispute_id)
+    dispute = repository.claims.get_dispute(session, row.id, dispute_id)
     if dispute.closed_at is not None:
         raise StateConflict(f"Dispute {dispute_id} is already closed.")
-    before = repository.snapshot(row)
+    before = repository.claims.snapshot(row)
     dispute.closed_at, dispute.close_note = utcnow(), body.note
     session.flush()
-    row.disputed = any(d.closed_at is None for d in repository.disputes_of(session, {row.id}))
+    row.disputed = any(
+        d.closed_at is None for d in repository.claims.disputes_of(session, {row.id})
+    )
     reason = f"Dispute {dispute_id} by {dispute.by} closed" + (
         f": {body.note}" if body.note else ""
     )
@@ -308,7 +312,7 @@ def _check_version(row: models.Claim, if_match: str) -> None:
 def _lock(session: Session, row: models.Claim, *, refresh: bool = True) -> None:
     """Lock the events the change touches (its own, its cited claim's), then re-read the row."""
     cited = {row.cites_id} if row.cites_id else set()
-    repository.lock_events(session, ids={row.event.id}, claim_ids=cited)
+    repository.claims.lock_events(session, ids={row.event.id}, claim_ids=cited)
     if refresh and inspect(row).persistent:
         # Read the row again under the lock: another writer may have changed it meanwhile.
         session.refresh(row)
@@ -325,7 +329,7 @@ def _commit_change(
     now = utcnow()
     row.updated_at = now
     session.flush()  # bumps the version, or fails if another writer bumped it first
-    after = repository.snapshot(row)
+    after = repository.claims.snapshot(row)
     changes = {
         k: {"from": before[k], "to": after[k]}
         for k in (*CLIENT_FIELDS, "status", "disputed", "retraction")
@@ -368,10 +372,10 @@ def _add_revisions(session: Session, revisions: list[dict[str, Any]]) -> None:
 
 def read_claim(session: Session, claim_id: str, as_of: datetime | None = None) -> Snapshot:
     """The claim now, or as the ledger knew it at `as_of` (NotFound before it was recorded)."""
-    row = repository.get_claim(session, claim_id)
+    row = repository.claims.get_claim(session, claim_id)
     if as_of is None:
         return with_successors(session, [row])[0]
-    revisions = repository.revisions_at(session, as_of, models.Claim.id == row.id)
+    revisions = repository.claims.revisions_at(session, as_of, models.Claim.id == row.id)
     if not revisions:
         raise NotFound(f"Claim {claim_id} was not recorded yet at {as_of.isoformat()}.")
     return _successors_at(session, [revisions[0].snapshot], row, as_of)[0]
@@ -381,7 +385,9 @@ def list_claims(
     session: Session, filters: dict[str, str | None], after: int, limit: int
 ) -> tuple[list[Snapshot], bool]:
     """A page of claims by id, and whether more follow."""
-    rows = repository.page(session, models.Claim, after, limit, *claim_where(session, filters))
+    rows = repository.common.page(
+        session, models.Claim, after, limit, *claim_where(session, filters)
+    )
     return with_successors(session, rows[:limit]), len(rows) > limit
 
 
@@ -390,30 +396,34 @@ def claim_where(session: Session, filters: dict[str, str | None]) -> list[Column
     named = {name: value for name, value in filters.items() if name != "claimant"}
     if filters.get("claimant") is not None:
         named["claimant_key"] = normalise(filters["claimant"])
-    return repository.claim_filters(session, **named)
+    return repository.claims.claim_filters(session, **named)
 
 
 def list_disputes(session: Session, claim_id: str) -> list[models.Dispute]:
-    return repository.disputes_of(session, {repository.get_claim(session, claim_id).id})
+    return repository.claims.disputes_of(
+        session, {repository.claims.get_claim(session, claim_id).id}
+    )
 
 
 def list_revisions(session: Session, claim_id: str) -> list[models.ClaimRevision]:
     """Every version of the claim, oldest first."""
-    return repository.revisions(session, repository.get_claim(session, claim_id).id)
+    return repository.claims.revisions(session, repository.claims.get_claim(session, claim_id).id)
 
 
 def with_successors(session: Session, rows: list[models.Claim]) -> list[Snapshot]:
     """Snapshots of `rows` with superseded_by, decided among the same claimants' claims."""
-    peers = detection.current_facts(session, repository.same_claimant_claims(session, rows))
+    peers = detection.current_facts(session, repository.claims.same_claimant_claims(session, rows))
     successors = superseded_by(peers)
-    return [{**repository.snapshot(r), "superseded_by": successors.get(str(r.id))} for r in rows]
+    return [
+        {**repository.claims.snapshot(r), "superseded_by": successors.get(str(r.id))} for r in rows
+    ]
 
 
 def _successors_at(
     session: Session, snaps: list[Snapshot], row: models.Claim, moment: datetime
 ) -> list[Snapshot]:
     c = models.Claim
-    peer_revisions = repository.revisions_at(
+    peer_revisions = repository.claims.revisions_at(
         session,
         moment,
         c.event_id == row.event_id,

@@ -16,20 +16,22 @@ from app.services import webhooks
 def list_conflicts(
     session: Session, filters: dict[str, Any], after: int, limit: int
 ) -> list[models.Conflict]:
-    where = repository.conflict_filters(session, **filters)
-    return repository.page(session, models.Conflict, after, limit, *where)
+    where = repository.conflicts.conflict_filters(session, **filters)
+    return repository.common.page(session, models.Conflict, after, limit, *where)
 
 
 def resolve_conflict(session: Session, conflict_id: str, note: str, actor: str) -> models.Conflict:
     """Close an open conflict with an editor's note; it stays resolved while it holds."""
     begin_write(session)
-    conflict = repository.get_conflict(session, conflict_id)
-    repository.lock_events(session, ids={conflict.event_id})
+    conflict = repository.conflicts.get_conflict(session, conflict_id)
+    repository.claims.lock_events(session, ids={conflict.event_id})
     session.refresh(conflict)
     if conflict.status != "open":
         raise StateConflict(f"Conflict {conflict_id} is {conflict.status}, not open.")
     conflict.status, conflict.closed_at = "resolved", utcnow()
     conflict.resolution_note, conflict.resolved_by = note, actor
-    webhooks.emit(session, "conflict.resolved", lambda: repository.conflict_view(conflict))
+    webhooks.emit(
+        session, "conflict.resolved", lambda: repository.conflicts.conflict_view(conflict)
+    )
     session.commit()
     return conflict

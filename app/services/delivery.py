@@ -95,14 +95,16 @@ def lease_seconds(settings: Settings) -> float:
 def claim_due(session: Session, settings: Settings, limit: int) -> list[Job]:
     """Take up to `limit` due deliveries for one attempt each; no other worker gets them."""
     now = utcnow()
-    due = repository.any_due(session, now)  # a plain read first: idle polls take no write lock
+    due = repository.webhooks.any_due(
+        session, now
+    )  # a plain read first: idle polls take no write lock
     session.rollback()
     if not due:
         return []
     begin_write(session)
     jobs = [
         _lease(session, row, now, settings)
-        for row in repository.due_deliveries(session, now, limit)
+        for row in repository.webhooks.due_deliveries(session, now, limit)
     ]
     session.commit()
     return jobs

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app import models, repository
 from app.domain.conflicts import find_conflicts, superseded_by
 from app.domain.model import ClaimFacts, Figure, Finding, MetricKind, Qualifier
-from app.repository import FactRow
+from app.repository.claims import FactRow
 from app.services import webhooks
 from app.services.resources import population_tree
 
@@ -60,7 +60,7 @@ def facts(
 
 
 def current_facts(session: Session, rows: list[FactRow]) -> list[ClaimFacts]:
-    """Facts of claims as they stand now, from repository.fact_rows."""
+    """Facts of claims as they stand now, from repository.claims.fact_rows."""
     tree = population_tree(session)
     parents = {name: ancestors(tree, name) for name in tree}
     return [
@@ -91,7 +91,7 @@ QUALIFIERS = {qualifier.value: qualifier for qualifier in Qualifier}
 
 def facts_of_snapshots(session: Session, snaps: list[dict[str, Any]]) -> list[ClaimFacts]:
     """Facts of historical snapshots; their open disputes are not needed (conflicts are stored)."""
-    kinds = {m.name: m.kind for m in repository.all_metrics(session)}
+    kinds = {m.name: m.kind for m in repository.resources.all_metrics(session)}
     tree = population_tree(session)
     return [facts(s, kinds, tree, []) for s in snaps]
 
@@ -108,7 +108,7 @@ def reevaluate(
     within one group).
     """
     session.flush()
-    scope = repository.detection_scope(session, rows)
+    scope = repository.claims.detection_scope(session, rows)
     scope_facts = current_facts(session, scope)
     findings = {
         f.key: f
@@ -116,19 +116,23 @@ def reevaluate(
         for f in find_conflicts(near, involving=str(row.id))
     }
     by_id = {str(r.id): r for r in scope}
-    stored = [] if new else repository.live_conflicts_of(session, {r.id for r in rows})
+    stored = [] if new else repository.conflicts.live_conflicts_of(session, {r.id for r in rows})
     for conflict in stored:
         finding = findings.pop(conflict.key, None)
         if finding is None and conflict.status == "open":
             conflict.status, conflict.closed_at = "cleared", now
-            webhooks.emit(session, "conflict.cleared", partial(repository.conflict_view, conflict))
+            webhooks.emit(
+                session, "conflict.cleared", partial(repository.conflicts.conflict_view, conflict)
+            )
         elif finding is not None and conflict.status == "open":
             _describe(conflict, finding)
     opened = [_new_conflict(finding, by_id, now) for finding in findings.values()]
     session.add_all(opened)
     session.flush()
     for conflict in opened:
-        webhooks.emit(session, "conflict.opened", partial(repository.conflict_view, conflict))
+        webhooks.emit(
+            session, "conflict.opened", partial(repository.conflicts.conflict_view, conflict)
+        )
     return superseded_by(scope_facts)
 
 

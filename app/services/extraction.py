@@ -14,9 +14,9 @@ from app.schemas import CandidateRead, ExtractBody, Extraction, FigureOut
 def extract(session: Session, body: ExtractBody, tolerance: float) -> Extraction:
     """The candidates in body.text; InvalidInput naming an unknown event or source."""
     if body.event is not None:
-        repository.get_event(session, body.event, field="event")
+        repository.resources.get_event(session, body.event, field="event")
     if body.source is not None:
-        repository.get_source(session, body.source, field="source")
+        repository.resources.get_source(session, body.source, field="source")
     return propose(body, tolerance)
 
 

@@ -46,7 +46,7 @@ def authenticate(connection: Connection, key: str, settings: Settings) -> Princi
     admin = settings.admin_key.get_secret_value() if settings.admin_key else None
     if admin and hmac.compare_digest(key.encode(), admin.encode()):
         return Principal("admin", Role.ADMIN)
-    row = repository.api_key_by_hash(connection, hash_key(key))
+    row = repository.keys.api_key_by_hash(connection, hash_key(key))
     if row is None or row.revoked_at is not None:
         return None
     return Principal(row.name, Role(row.role))

@@ -21,12 +21,12 @@ GroupKey = tuple[str, str, str]  # metric, population, location_key
 
 def event_report(session: Session, slug: str, as_of: datetime | None) -> dict[str, Any]:
     """The event's groups with their claims, latest figures, range, consensus and conflicts."""
-    event = repository.get_event(session, slug)
+    event = repository.resources.get_event(session, slug)
     snaps = _claims_at(session, event.id, as_of)
     facts = {f.id: f for f in detection.facts_of_snapshots(session, snaps)}
     successors = superseded_by(facts.values())
     conflicts = _conflicts_at(session, event.id, as_of, facts)
-    metrics = {m.name: m for m in repository.all_metrics(session)}
+    metrics = {m.name: m for m in repository.resources.all_metrics(session)}
     groups: dict[GroupKey, list[dict[str, Any]]] = defaultdict(list)
     for snap in snaps:
         fact = facts[snap["id"]]
@@ -79,8 +79,11 @@ def _interval(bounds: tuple[int, int | None] | None) -> dict[str, int | None] | 
 
 def _claims_at(session: Session, event_id: int, as_of: datetime | None) -> list[dict[str, Any]]:
     if as_of is None:
-        return [repository.snapshot(r) for r in repository.event_claims(session, event_id)]
-    revisions = repository.revisions_at(session, as_of, models.Claim.event_id == event_id)
+        return [
+            repository.claims.snapshot(r)
+            for r in repository.resources.event_claims(session, event_id)
+        ]
+    revisions = repository.claims.revisions_at(session, as_of, models.Claim.event_id == event_id)
     return [r.snapshot for r in revisions]
 
 
@@ -94,10 +97,14 @@ def _conflicts_at(
     """
     k = models.Conflict
     if as_of is None:
-        rows = repository.conflicts_where(session, k.event_id == event_id, k.status != "cleared")
-        return [repository.conflict_view(r) for r in rows]
-    rows = repository.conflicts_where(session, k.event_id == event_id, k.opened_at <= as_of)
-    views = [_described_at(repository.conflict_view(r), r.key, facts) for r in rows]
+        rows = repository.conflicts.conflicts_where(
+            session, k.event_id == event_id, k.status != "cleared"
+        )
+        return [repository.conflicts.conflict_view(r) for r in rows]
+    rows = repository.conflicts.conflicts_where(
+        session, k.event_id == event_id, k.opened_at <= as_of
+    )
+    views = [_described_at(repository.conflicts.conflict_view(r), r.key, facts) for r in rows]
     still_open = {"status": "open", "closed_at": None, "resolution_note": None, "resolved_by": None}
     for view in views:
         if view["closed_at"] is None or view["closed_at"] > as_of:
@@ -120,10 +127,10 @@ def _described_at(view: dict[str, Any], key: str, facts: dict[str, ClaimFacts]) 
 
 def discrepancies(session: Session, filters: dict[str, Any]) -> list[dict[str, Any]]:
     """Groups with open conflicts across events, the largest relative gap first."""
-    where = repository.conflict_filters(session, status="open", **filters)
+    where = repository.conflicts.conflict_filters(session, status="open", **filters)
     groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
-    for row in repository.conflicts_where(session, *where):
-        view = repository.conflict_view(row)
+    for row in repository.conflicts.conflicts_where(session, *where):
+        view = repository.conflicts.conflict_view(row)
         location = " ".join((row.location or "").casefold().split())
         groups[(view["event"], view["metric"], view["population"], location)].append(view)
     entries = [_discrepancy(views) for views in groups.values()]

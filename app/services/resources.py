@@ -42,28 +42,28 @@ def _update(
 
 
 def create_event(session: Session, fields: dict[str, Any]) -> models.Event:
-    return _create(session, models.Event(**fields), repository.event_by_slug, "slug")
+    return _create(session, models.Event(**fields), repository.resources.event_by_slug, "slug")
 
 
 def update_event(session: Session, slug: str, changes: dict[str, Any]) -> models.Event:
-    return _update(session, repository.get_event, slug, changes)
+    return _update(session, repository.resources.get_event, slug, changes)
 
 
 def create_source(session: Session, fields: dict[str, Any]) -> models.Source:
-    return _create(session, models.Source(**fields), repository.source_by_slug, "slug")
+    return _create(session, models.Source(**fields), repository.resources.source_by_slug, "slug")
 
 
 def update_source(session: Session, slug: str, changes: dict[str, Any]) -> models.Source:
-    return _update(session, repository.get_source, slug, changes)
+    return _update(session, repository.resources.get_source, slug, changes)
 
 
 def create_metric(session: Session, fields: dict[str, Any]) -> models.Metric:
     """A new metric; its kind is fixed for life, since conflict rules depend on it."""
-    return _create(session, models.Metric(**fields), repository.metric_by_name, "name")
+    return _create(session, models.Metric(**fields), repository.resources.metric_by_name, "name")
 
 
 def update_metric(session: Session, name: str, changes: dict[str, Any]) -> models.Metric:
-    return _update(session, repository.get_metric, name, changes)
+    return _update(session, repository.resources.get_metric, name, changes)
 
 
 def create_population(
@@ -71,9 +71,9 @@ def create_population(
 ) -> models.Population:
     """A new population, a part of `parent`; the tree can only grow, so it has no cycles."""
     begin_write(session)
-    if repository.population_by_name(session, name):
+    if repository.resources.population_by_name(session, name):
         raise AlreadyExists(f'A population named "{name}" already exists.', field="name")
-    parent_row = repository.get_population(session, parent, field="parent")
+    parent_row = repository.resources.get_population(session, parent, field="parent")
     population = models.Population(name=name, parent_id=parent_row.id, description=description)
     session.add(population)
     session.commit()
@@ -82,6 +82,6 @@ def create_population(
 
 def population_tree(session: Session) -> dict[str, str | None]:
     """Each population's name and its parent's name."""
-    rows = repository.all_populations(session)
+    rows = repository.resources.all_populations(session)
     names = {row.id: row.name for row in rows}
     return {row.name: names.get(row.parent_id) if row.parent_id else None for row in rows}

@@ -20,7 +20,7 @@ VALUE_KINDS = {
 
 @dataclass(frozen=True)
 class Review:
-    claim: repository.Snapshot
+    claim: repository.claims.Snapshot
     publisher: str  # the source's name
     verdict: Verdict
     reviewed_at: datetime  # the last change to the claim or to a conflict involving it
@@ -28,9 +28,9 @@ class Review:
 
 def review_claim(session: Session, claim_id: str) -> Review:
     """Tally's finding about the claim as the ledger stands; NotFound for an unknown id."""
-    row = repository.get_claim(session, claim_id)
-    conflicts = repository.conflicts_of(session, row.id)
-    disputes = repository.disputes_of(session, {row.id})
+    row = repository.claims.get_claim(session, claim_id)
+    conflicts = repository.conflicts.conflicts_of(session, row.id)
+    disputes = repository.claims.disputes_of(session, {row.id})
     retraction = row.retraction["reason"] if row.status == "retracted" and row.retraction else None
     found = verdict(
         retraction,
@@ -38,7 +38,7 @@ def review_claim(session: Session, claim_id: str) -> Review:
         [(_other(c, row.id), c.detail) for c in conflicts if _open_value_conflict(c)],
     )
     moments = [row.updated_at, *(c.closed_at or c.opened_at for c in conflicts)]
-    return Review(repository.snapshot(row), row.source.name, found, max(moments))
+    return Review(repository.claims.snapshot(row), row.source.name, found, max(moments))
 
 
 def _open_value_conflict(conflict: models.Conflict) -> bool:

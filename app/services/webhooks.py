@@ -82,7 +82,7 @@ def _active(session: Session) -> list[models.Webhook]:
     transaction = session.get_transaction()
     cached = session.info.get(ACTIVE_KEY)
     if transaction is None or cached is None or cached[0] is not transaction:
-        cached = (transaction, repository.active_webhooks(session))
+        cached = (transaction, repository.webhooks.active_webhooks(session))
         session.info[ACTIVE_KEY] = cached
     webhooks: list[models.Webhook] = cached[1]
     return webhooks
@@ -118,15 +118,15 @@ def create_webhook(
 
 def list_webhooks(session: Session, after: int, limit: int) -> list[models.Webhook]:
     w = models.Webhook
-    return repository.page(session, w, after, limit, w.status != "deleted")
+    return repository.common.page(session, w, after, limit, w.status != "deleted")
 
 
 def delete_webhook(session: Session, webhook_id: str) -> None:
     """Stop the subscription; its pending deliveries are cancelled, its history kept."""
     begin_write(session)
-    row = repository.get_webhook(session, webhook_id)
+    row = repository.webhooks.get_webhook(session, webhook_id)
     row.status, row.updated_at = "deleted", utcnow()
-    repository.cancel_deliveries(session, row.id, "The webhook was deleted.")
+    repository.webhooks.cancel_deliveries(session, row.id, "The webhook was deleted.")
     session.commit()
 
 
@@ -135,7 +135,7 @@ def rotate_secret(
 ) -> tuple[models.Webhook, str]:
     """A new secret, shown once; the previous one also signs until the rotation window ends."""
     begin_write(session)
-    row = repository.get_webhook(session, webhook_id)
+    row = repository.webhooks.get_webhook(session, webhook_id)
     secret, now = new_secret(), utcnow()
     row.previous_secret, row.secret = row.secret, secret
     row.previous_secret_expires_at = now + timedelta(hours=settings.webhook_rotation_hours)
@@ -148,12 +148,12 @@ def list_deliveries(
     session: Session, webhook_id: str, after: int, limit: int
 ) -> list[models.WebhookDelivery]:
     """A page of the webhook's deliveries, oldest first."""
-    row = repository.get_webhook(session, webhook_id)
+    row = repository.webhooks.get_webhook(session, webhook_id)
     d = models.WebhookDelivery
-    return repository.page(session, d, after, limit, d.webhook_id == row.id)
+    return repository.common.page(session, d, after, limit, d.webhook_id == row.id)
 
 
 def disable(session: Session, webhook: models.Webhook, reason: str) -> None:
     """Stop sending to the webhook (its endpoint asked for it) and cancel what is pending."""
     webhook.status, webhook.disabled_reason, webhook.updated_at = "disabled", reason, utcnow()
-    repository.cancel_deliveries(session, webhook.id, reason)
+    repository.webhooks.cancel_deliveries(session, webhook.id, reason)

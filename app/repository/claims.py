@@ -1,133 +1,20 @@
-"""Every query: ORM rows in and out, lookups by the names clients use."""
+"""Claims, their revisions and disputes, and the locks that serialize their writers."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Row,
-    bindparam,
-    func,
-    or_,
-    select,
-    tuple_,
-    union,
-    update,
-)
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, tuple_, union
 from sqlalchemy.orm import Session
 
 from app import models
-from app.db import Base
-from app.domain.model import InvalidInput, NotFound
+from app.domain.model import NotFound
+from app.repository.common import _found, parse_id
+from app.repository.resources import get_event, get_metric, get_population, get_source
 
-M = TypeVar("M", bound=Base)
 Snapshot = dict[str, Any]
-
-
-def page(
-    session: Session, model: type[M], after: int, limit: int, *where: ColumnElement[bool]
-) -> list[M]:
-    """Up to limit+1 rows with id > after, by id: the extra row tells that more follow."""
-    id_column: Any = model.id  # type: ignore[attr-defined]
-    query = select(model).where(id_column > after, *where).order_by(id_column).limit(limit + 1)
-    return list(session.scalars(query))
-
-
-def event_by_slug(session: Session, slug: str) -> models.Event | None:
-    return _named(session, models.Event, models.Event.slug, slug)
-
-
-def source_by_slug(session: Session, slug: str) -> models.Source | None:
-    return _named(session, models.Source, models.Source.slug, slug)
-
-
-def metric_by_name(session: Session, name: str) -> models.Metric | None:
-    return _named(session, models.Metric, models.Metric.name, name)
-
-
-def population_by_name(session: Session, name: str) -> models.Population | None:
-    return _named(session, models.Population, models.Population.name, name)
-
-
-def _named(session: Session, model: type[M], column: Any, name: str) -> M | None:
-    return session.scalar(select(model).where(column == name))
-
-
-# The column of each kind of reference that clients name it by.
-NAMES = {
-    "event": models.Event.slug,
-    "metric": models.Metric.name,
-    "population": models.Population.name,
-    "source": models.Source.slug,
-}
-
-
-def ids_by_name(session: Session, kind: str, names: set[str]) -> dict[str, int]:
-    """The ids of the references of `kind` (a key of NAMES) named `names`; unknown ones left out.
-
-    Remembered with the database connection (for its lifetime), as names are never changed,
-    reused or removed: looking a batch's names up as rows was a tenth of a new claim's cost
-    (bench/changes.md). Only for references created by earlier transactions: a name inserted
-    by the caller's own transaction could be remembered and then rolled back. Names not found
-    are asked again next time.
-    """
-    column = NAMES[kind]
-    known: dict[str, int] = session.connection().info.setdefault(f"tally_{kind}_ids", {})
-    missing = names - known.keys()
-    if missing:
-        id_column = column.class_.id
-        rows = session.execute(select(column, id_column).where(column.in_(missing))).all()
-        known.update(dict(rows))
-    return {name: known[name] for name in names if name in known}
-
-
-def all_populations(session: Session) -> list[models.Population]:
-    return list(session.scalars(select(models.Population).order_by(models.Population.id)))
-
-
-def all_metrics(session: Session) -> list[models.Metric]:
-    return list(session.scalars(select(models.Metric)))
-
-
-def api_key_by_hash(connection: Connection, key_hash: str) -> Row[str, str, datetime | None] | None:
-    """The name, role and revoked_at of the key with that hash (every request asks)."""
-    k = models.ApiKey
-    query = select(k.name, k.role, k.revoked_at).where(k.key_hash == key_hash)
-    return connection.execute(query).first()
-
-
-def get_event(session: Session, slug: str, *, field: str | None = None) -> models.Event:
-    """The event with that slug; NotFound, or InvalidInput naming `field` when it is a reference."""
-    return _found(event_by_slug(session, slug), "event", slug, field)
-
-
-def get_source(session: Session, slug: str, *, field: str | None = None) -> models.Source:
-    return _found(source_by_slug(session, slug), "source", slug, field)
-
-
-def get_metric(session: Session, name: str, *, field: str | None = None) -> models.Metric:
-    return _found(metric_by_name(session, name), "metric", name, field)
-
-
-def get_population(session: Session, name: str, *, field: str | None = None) -> models.Population:
-    return _found(population_by_name(session, name), "population", name, field)
-
-
-def _found(row: M | None, noun: str, name: str, field: str | None) -> M:
-    if row is not None:
-        return row
-    raise unknown(noun, name, field)
-
-
-def unknown(noun: str, name: str, field: str | None) -> NotFound | InvalidInput:
-    """Why no `noun` is named `name`: NotFound, or InvalidInput naming `field` (a reference)."""
-    if field is None:
-        return NotFound(f'No {noun} named "{name}".')
-    return InvalidInput(f'Unknown {noun} "{name}".', field=field)
 
 
 def lock_events(
@@ -162,11 +49,8 @@ EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
 
 def get_claim(session: Session, claim_id: str, *, field: str | None = None) -> models.Claim:
     """The claim with that id; NotFound, or InvalidInput naming `field` when it is a reference."""
-    row = (
-        session.get(models.Claim, int(claim_id))
-        if claim_id.isdigit() and len(claim_id) < 19
-        else None
-    )
+    number = parse_id(claim_id)
+    row = session.get(models.Claim, number) if number else None
     return _found(row, "claim", claim_id, field)
 
 
@@ -317,11 +201,8 @@ def disputes_of(session: Session, claim_ids: set[int]) -> list[models.Dispute]:
 
 
 def get_dispute(session: Session, claim_id: int, dispute_id: str) -> models.Dispute:
-    row = (
-        session.get(models.Dispute, int(dispute_id))
-        if dispute_id.isdigit() and len(dispute_id) < 19
-        else None
-    )
+    number = parse_id(dispute_id)
+    row = session.get(models.Dispute, number) if number else None
     if row is None or row.claim_id != claim_id:
         raise NotFound(f"Claim {claim_id} has no dispute {dispute_id}.")
     return row
@@ -370,20 +251,6 @@ def _scope_query(groups: int) -> Any:
     return _facts_query(same_group | cites | c.id.in_(bindparam("cited", expanding=True)))
 
 
-def live_conflicts_of(session: Session, claim_ids: set[int]) -> list[models.Conflict]:
-    """Open and resolved conflicts that involve any of the claims."""
-    k = models.Conflict
-    involves = k.claim_a_id.in_(claim_ids) | k.claim_b_id.in_(claim_ids)
-    return list(session.scalars(select(k).where(involves, k.status.in_(("open", "resolved")))))
-
-
-def conflicts_of(session: Session, claim_id: int) -> list[models.Conflict]:
-    """Every conflict that ever involved the claim, whatever its status, oldest first."""
-    k = models.Conflict
-    involves = (k.claim_a_id == claim_id) | (k.claim_b_id == claim_id)
-    return list(session.scalars(select(k).where(involves).order_by(k.id)))
-
-
 def snapshot(row: models.Claim, names: dict[str, str] | None = None) -> Snapshot:
     """The claim as clients see it (without superseded_by, which other claims decide).
 
@@ -426,118 +293,3 @@ def snapshot(row: models.Claim, names: dict[str, str] | None = None) -> Snapshot
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }
-
-
-def conflict_view(row: models.Conflict) -> dict[str, Any]:
-    """A stored conflict as clients see it."""
-    claims = [str(row.claim_a_id)] + ([str(row.claim_b_id)] if row.claim_b_id else [])
-    gap = None
-    if row.gap_absolute is not None:
-        gap = {"absolute": row.gap_absolute, "relative": row.gap_relative}
-    return {
-        "id": str(row.id),
-        "kind": row.kind,
-        "claims": claims,
-        "event": row.event.slug,
-        "metric": row.metric.name,
-        "population": row.population.name,
-        "location": row.location,
-        "dispute": str(row.dispute_id) if row.dispute_id else None,
-        "detail": row.detail,
-        "gap": gap,
-        "status": row.status,
-        "opened_at": row.opened_at,
-        "closed_at": row.closed_at,
-        "resolution_note": row.resolution_note,
-        "resolved_by": row.resolved_by,
-    }
-
-
-def get_conflict(session: Session, conflict_id: str) -> models.Conflict:
-    row = (
-        session.get(models.Conflict, int(conflict_id))
-        if conflict_id.isdigit() and len(conflict_id) < 19
-        else None
-    )
-    return _found(row, "conflict", conflict_id, None)
-
-
-def conflict_filters(
-    session: Session,
-    *,
-    event: str | None = None,
-    metric: str | None = None,
-    kind: str | None = None,
-    status: str | None = None,
-    since: datetime | None = None,
-) -> list[ColumnElement[bool]]:
-    k = models.Conflict
-    where: list[ColumnElement[bool]] = []
-    if event is not None:
-        where.append(k.event_id == get_event(session, event, field="event").id)
-    if metric is not None:
-        where.append(k.metric_id == get_metric(session, metric, field="metric").id)
-    if kind is not None:
-        where.append(k.kind == kind)
-    if status is not None:
-        where.append(k.status == status)
-    if since is not None:
-        where.append(k.opened_at >= since)
-    return where
-
-
-def conflicts_where(session: Session, *where: ColumnElement[bool]) -> list[models.Conflict]:
-    k = models.Conflict
-    return list(session.scalars(select(k).where(*where).order_by(k.id)))
-
-
-def event_claims(session: Session, event_id: int) -> list[models.Claim]:
-    c = models.Claim
-    return list(session.scalars(select(c).where(c.event_id == event_id).order_by(c.id)))
-
-
-def active_webhooks(session: Session) -> list[models.Webhook]:
-    w = models.Webhook
-    return list(session.scalars(select(w).where(w.status == "active").order_by(w.id)))
-
-
-def get_webhook(session: Session, webhook_id: str) -> models.Webhook:
-    """The webhook with that id; NotFound when there is none or it was deleted."""
-    ok = webhook_id.isdigit() and len(webhook_id) < 19
-    row = session.get(models.Webhook, int(webhook_id)) if ok else None
-    if row is None or row.status == "deleted":
-        raise NotFound(f"No webhook with id {webhook_id}.")
-    return row
-
-
-def due_deliveries(session: Session, now: datetime, limit: int) -> list[models.WebhookDelivery]:
-    """Pending deliveries of active webhooks due by `now`, oldest first, locked until commit.
-
-    SKIP LOCKED (PostgreSQL): another worker's claimed rows are passed over, not waited for,
-    so no two workers take the same attempt. SQLite ignores it: it admits one writer anyway.
-    """
-    d, w = models.WebhookDelivery, models.Webhook
-    query = (
-        select(d)
-        .join(w, w.id == d.webhook_id)
-        .where(d.status == "pending", d.next_attempt_at <= now, w.status == "active")
-        .order_by(d.next_attempt_at, d.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=d)
-    )
-    return list(session.scalars(query))
-
-
-def any_due(session: Session, now: datetime) -> bool:
-    d = models.WebhookDelivery
-    query = select(d.id).where(d.status == "pending", d.next_attempt_at <= now).limit(1)
-    return session.scalar(query) is not None
-
-
-def cancel_deliveries(session: Session, webhook_id: int, reason: str) -> None:
-    """Give up the webhook's pending deliveries, saying why."""
-    d = models.WebhookDelivery
-    pending = (d.webhook_id == webhook_id) & (d.status == "pending")
-    session.execute(
-        update(d).where(pending).values(status="cancelled", next_attempt_at=None, last_error=reason)
-    )

@@ -1,0 +1,46 @@
+"""What every noun's queries share: pages by id, ids from the path, refusals of unknown names."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from app.db import Base
+from app.domain.model import InvalidInput, NotFound
+
+MAX_ID = 2**63 - 1
+
+
+def parse_id(text: str) -> int | None:
+    """The row id a client's opaque id stands for: ASCII digits within range, else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
+M = TypeVar("M", bound=Base)
+
+
+def page(
+    session: Session, model: type[M], after: int, limit: int, *where: ColumnElement[bool]
+) -> list[M]:
+    """Up to limit+1 rows with id > after, by id: the extra row tells that more follow."""
+    id_column: Any = model.id  # type: ignore[attr-defined]
+    query = select(model).where(id_column > after, *where).order_by(id_column).limit(limit + 1)
+    return list(session.scalars(query))
+
+
+def _found(row: M | None, noun: str, name: str, field: str | None) -> M:
+    if row is not None:
+        return row
+    raise unknown(noun, name, field)
+
+
+def unknown(noun: str, name: str, field: str | None) -> NotFound | InvalidInput:
+    """Why no `noun` is named `name`: NotFound, or InvalidInput naming `field` (a reference)."""
+    if field is None:
+        return NotFound(f'No {noun} named "{name}".')
+    return InvalidInput(f'Unknown {noun} "{name}".', field=field)
