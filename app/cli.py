@@ -44,10 +44,9 @@ def serve(
     """Run the service (migrating the embedded SQLite database first)."""
     import uvicorn
 
-    from app.db import make_engine
+    from app.db import make_engine, migrate
     from app.logs import configure_logging
     from app.main import create_app
-    from app.services.ops import migrate
 
     settings = settings_or_exit()
     configure_logging(settings.log_level)
@@ -74,7 +73,7 @@ def serve(
 def migrate() -> None:
     """Apply the database migrations to the configured database."""
     from app.db import make_engine
-    from app.services.ops import migrate as run
+    from app.db import migrate as run
 
     run(make_engine(settings_or_exit()))
     err.print("tally: database migrated")
@@ -86,8 +85,8 @@ def worker() -> None:
     import signal
 
     from app.db import make_engine, make_sessionmaker
+    from app.db import migrate as run
     from app.logs import configure_logging
-    from app.services.ops import migrate as run
     from app.worker import Worker
 
     settings = settings_or_exit()
@@ -109,18 +108,19 @@ def create_key(
 ) -> None:
     """Create an API key and print it once."""
     from app.db import make_engine, make_sessionmaker
+    from app.db import migrate as run
+    from app.domain.records import Role
     from app.services import keys
-    from app.services.ops import migrate as run
 
     settings = settings_or_exit()
-    if role not in {r.value for r in keys.Role}:
+    if role not in {r.value for r in Role}:
         err.print("tally: --role must be reader, editor or admin")
         raise typer.Exit(2)
     engine = make_engine(settings)
     if settings.is_sqlite:
         run(engine)
     with make_sessionmaker(engine)() as session:
-        _, key = keys.create_key(session, name, keys.Role(role))
+        _, key = keys.create_key(session, name, Role(role))
     print(key)
 
 
@@ -137,9 +137,9 @@ def import_claims(
     from rich.progress import Progress
 
     from app.db import make_engine, make_sessionmaker
+    from app.db import migrate as run
     from app.domain.model import InvalidInput
     from app.services import bulk
-    from app.services.ops import migrate as run
 
     settings = settings_or_exit()
     kind = _import_kind(file, format)

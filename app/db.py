@@ -1,12 +1,15 @@
-"""Engine, sessions and the transaction rules of each database."""
+"""Engine, sessions, migrations and the transaction rules of each database."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Any
 
-from fastapi import Depends, Request
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -94,15 +97,33 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; services commit, this only closes (rolling back leftovers)."""
-    with request.app.state.sessionmaker() as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
-
-
 def begin_write(session: Session) -> None:
     """Open the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
     session.connection(execution_options={WRITE_OPTION: True})
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def alembic_config() -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the newest schema (idempotent)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def applied_migrations(session: Session) -> set[str]:
+    """The heads of the migrations the database is at (SQLAlchemyError when it is away)."""
+    return set(MigrationContext.configure(session.connection()).get_current_heads())
+
+
+def newest_migrations() -> set[str]:
+    """The heads of the migrations this code ships."""
+    return set(ScriptDirectory.from_config(alembic_config()).get_heads())

@@ -18,8 +18,16 @@ from pydantic import (
     field_validator,
 )
 
-from app.domain.model import MAX_COUNT, ConflictKind, MetricKind, Qualifier
-from app.services.keys import Role
+from app.domain.model import (
+    MAX_COUNT,
+    Claim,
+    ConflictKind,
+    MetricKind,
+    Qualifier,
+    Revision,
+    StoredConflict,
+)
+from app.domain.records import Role
 
 T = TypeVar("T")
 
@@ -224,6 +232,7 @@ FigureIn = Annotated[
 
 
 class FigureOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     text: str
     low: int
     high: int | None
@@ -264,6 +273,7 @@ class ClaimUpdate(ClaimFields):
 
 
 class Retraction(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     reason: str
     url: str | None
     retracted_at: datetime
@@ -298,6 +308,11 @@ class ClaimRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, claim: Claim) -> ClaimRead:
+        """The claim as clients see it: in answers, exports and webhook payloads alike."""
+        return cls.model_validate(claim, from_attributes=True)
+
 
 class RevisionRead(BaseModel):
     version: int
@@ -306,6 +321,11 @@ class RevisionRead(BaseModel):
     reason: str | None
     changes: dict[str, Any]
     claim: ClaimRead
+
+    @classmethod
+    def of(cls, revision: Revision) -> RevisionRead:
+        """The revision, its claim as it was then (superseded_by is not kept in history)."""
+        return cls.model_validate(revision, from_attributes=True)
 
 
 class DisputeCreate(Input):
@@ -320,7 +340,7 @@ class DisputeClose(Input):
 
 class DisputeRead(Output):
     id: Id
-    claim: Id = Field(validation_alias="claim_id")
+    claim: Id
     by: str
     reason: str
     url: str | None
@@ -331,6 +351,7 @@ class DisputeRead(Output):
 
 
 class GapRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     absolute: int
     relative: float
 
@@ -351,6 +372,11 @@ class ConflictRead(BaseModel):
     closed_at: datetime | None
     resolution_note: str | None
     resolved_by: str | None
+
+    @classmethod
+    def of(cls, conflict: StoredConflict) -> ConflictRead:
+        """The stored conflict as clients see it."""
+        return cls.model_validate(conflict, from_attributes=True)
 
 
 class ResolveBody(Input):

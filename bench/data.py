@@ -178,7 +178,7 @@ def claim_rows(
 
 
 def _snapshot(body: dict[str, Any], claim: dict[str, Any], figure_text: str) -> dict[str, Any]:
-    """The claim as clients see it: the shape of app.repository.claims.snapshot."""
+    """The claim as clients see it: the shape of app.repository.claims.snapshot_of."""
     figure = {k: claim[k] for k in ("low", "high", "point", "qualifier")}
     stamp = claim["created_at"].isoformat()
     return {

@@ -158,6 +158,11 @@ def claim_body(**fields: object) -> dict[str, object]:
     return body | fields
 
 
+def count_claims(client: TestClient) -> int:
+    """How many claims the ledger holds (retracted ones too: nothing is ever deleted)."""
+    return len(client.get("/v1/claims", params={"limit": 1000}).json()["items"])
+
+
 # Lines a test files for the end of the run, where a person reads them (extraction scores).
 REPORT = pytest.StashKey[list[str]]()
 

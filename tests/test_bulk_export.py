@@ -21,6 +21,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
 from tests.conftest import ADMIN_KEY, claim_body, new_key, seed
+from tests.ledger import add_claim
 
 NDJSON = {"content-type": "application/x-ndjson"}
 CSV = {"content-type": "text/csv"}
@@ -449,9 +450,7 @@ def review(client: TestClient, claim_id: str) -> dict[str, Any]:
 
 
 def add(client: TestClient, **fields: object) -> str:
-    response = client.post("/v1/claims", json=claim_body(**fields))
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
+    return str(add_claim(client, **fields)["id"])
 
 
 def test_claimreview_of_an_active_claim(ledger: TestClient) -> None:

@@ -9,11 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_KEY, claim_body
-
-
-def count_claims(client: TestClient) -> int:
-    return len(client.get("/v1/claims", params={"limit": 1000}).json()["items"])
+from tests.conftest import ADMIN_KEY, claim_body, count_claims
 
 
 def test_create_claim_normalises_figure_and_keeps_attribution(ledger: TestClient) -> None:

@@ -15,11 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from app import models, repository
-from app.domain.conflicts import find_conflicts
+from app import repository
 from app.schemas import RetractBody
-from app.services import claims
-from app.services.detection import current_facts
+from app.services import claims, detection
 from tests.conftest import ADMIN_KEY, claim_body, new_key
 from tests.ledger import (
     D1,
@@ -552,9 +550,7 @@ def stored_findings(client: TestClient, event: str) -> list[tuple[Any, ...]]:
 def recomputed_findings(client: TestClient, event: str) -> list[tuple[Any, ...]]:
     """find_conflicts over every claim of the event as it stands, computed from scratch."""
     with client.app.state.sessionmaker() as session:
-        event_id = repository.resources.get_event(session, event).id
-        rows = repository.claims.fact_rows(session, models.Claim.event_id == event_id)
-        found = find_conflicts(current_facts(session, rows))
+        found = detection.recompute(session, event)
     return sorted(
         (f.kind.value, f.claims, f.dispute, f.detail,
          None if f.gap is None else (f.gap.absolute, round(f.gap.relative, 9)))

@@ -3,6 +3,7 @@ no input gives a server error, and every response conforms to the documented sch
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis import Case
@@ -23,6 +24,7 @@ FUZZ = hypothesis_settings(
 )
 
 
+@pytest.mark.slow  # schemathesis over every operation: seconds per database
 def test_api_conforms_and_never_fails(settings: Settings) -> None:
     schema = from_asgi("/openapi.json", create_app(settings))
     operations = [result.ok() for result in schema.get_all_operations()]

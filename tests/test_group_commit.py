@@ -9,15 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from app import models
 from app.domain.model import InvalidInput
 from app.schemas import ClaimCreate
 from app.services import claims
 from app.services.group_commit import ClaimRecorder
-from tests.conftest import claim_body
+from tests.conftest import claim_body, count_claims
 
 
 def body(**fields: object) -> ClaimCreate:
@@ -46,11 +44,6 @@ def recorder_of(client: TestClient, timeout: float) -> ClaimRecorder:
     return ClaimRecorder(client.app.state.sessionmaker, 0.1, timeout)  # type: ignore[attr-defined]
 
 
-def claim_count(client: TestClient) -> int:
-    with client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
-        return int(session.scalar(select(func.count()).select_from(models.Claim)))
-
-
 def submit(pool: ThreadPoolExecutor, record: Callable[..., Any], claim: ClaimCreate) -> Future[Any]:
     return pool.submit(record, claim, "tester")
 
@@ -76,13 +69,13 @@ def test_claims_waiting_for_a_turn_are_recorded_together_each_with_its_outcome(
             bad.result(10)
     assert sizes == [1, 5]  # the five that waited shared one transaction
     assert refused.value.field == "metric"
-    assert [r["claimant"] for r in recorded] == ["First", "A", "B", "C", "D"]
-    assert len({r["id"] for r in recorded}) == 5
-    assert claim_count(ledger) == 5
+    assert [r.claimant for r in recorded] == ["First", "A", "B", "C", "D"]
+    assert len({r.id for r in recorded}) == 5
+    assert count_claims(ledger) == 5
     # Each claim's conflicts were found although they were recorded together.
     conflicts = ledger.get("/v1/conflicts", params={"kind": "value_mismatch"}).json()["items"]
     pairs = {frozenset(c["claims"]) for c in conflicts}
-    assert frozenset({recorded[0]["id"], recorded[1]["id"]}) in pairs
+    assert frozenset({recorded[0].id, recorded[1].id}) in pairs
     assert len(pairs) == 10  # every two of the five claims of one date disagree
 
 
@@ -99,9 +92,9 @@ def test_a_claim_that_waits_too_long_for_its_turn_is_refused_and_never_recorded(
         release.set()
         first.result(10)
     assert sizes == [1]  # the refused claim never reached a batch
-    assert claim_count(ledger) == 1
-    assert recorder.record(body(claimant="Next"), "tester")["claimant"] == "Next"
-    assert claim_count(ledger) == 2
+    assert count_claims(ledger) == 1
+    assert recorder.record(body(claimant="Next"), "tester").claimant == "Next"
+    assert count_claims(ledger) == 2
 
 
 def test_a_failed_batch_fails_every_claim_in_it_and_records_none(
@@ -115,5 +108,5 @@ def test_a_failed_batch_fails_every_claim_in_it_and_records_none(
     with pytest.raises(RuntimeError):
         recorder.record(body(), "tester")
     monkeypatch.undo()
-    assert claim_count(ledger) == 0
-    assert recorder.record(body(), "tester")["version"] == 1
+    assert count_claims(ledger) == 0
+    assert recorder.record(body(), "tester").version == 1

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,6 +34,7 @@ from structlog.testing import capture_logs
 from app import models, repository
 from app.config import Settings
 from app.db import begin_write, make_engine, make_sessionmaker
+from app.domain import records
 from app.main import create_app
 from app.services import delivery, ssrf
 from app.worker import Worker
@@ -319,10 +320,21 @@ def test_a_rotated_secret_signs_alongside_the_previous_one(
 
 def test_the_previous_secret_stops_signing_when_its_window_ends() -> None:
     now = datetime.now(UTC)
-    hook = models.Webhook(secret="whsec_new", previous_secret="whsec_old")
-    hook.previous_secret_expires_at = now + timedelta(seconds=1)
+    hook = records.Webhook(
+        id=1,
+        url="https://hooks.example.org/tally",
+        events=("claim.created",),
+        description=None,
+        status="active",
+        disabled_reason=None,
+        secret="whsec_new",
+        previous_secret="whsec_old",
+        previous_secret_expires_at=now + timedelta(seconds=1),
+        created_at=now,
+        updated_at=now,
+    )
     assert delivery.signing_secrets(hook, now) == ("whsec_new", "whsec_old")
-    hook.previous_secret_expires_at = now - timedelta(seconds=1)
+    hook = replace(hook, previous_secret_expires_at=now - timedelta(seconds=1))
     assert delivery.signing_secrets(hook, now) == ("whsec_new",)
 
 

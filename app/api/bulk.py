@@ -11,10 +11,9 @@ from pydantic import BaseModel
 
 from app.api import formats
 from app.api.claims import ClaimFilters
-from app.api.deps import Editor, Reader
-from app.api.errors import ERROR_RESPONSES, TITLES, FieldProblem, Problem
-from app.db import SessionDep
-from app.repository.claims import Snapshot
+from app.api.deps import Editor, Reader, SessionDep, SettingsDep
+from app.api.errors import ERROR_RESPONSES, TITLES, Problem, problem_body
+from app.domain.model import Claim
 from app.schemas import ClaimRead
 from app.services import bulk
 
@@ -50,12 +49,12 @@ class BulkResult(BaseModel):
     results: list[RowOutcome]
 
 
-async def upload(request: Request) -> tuple[bulk.Kind, bytes]:
+async def upload(request: Request, settings: SettingsDep) -> tuple[bulk.Kind, bytes]:
     """The body and its kind; 415 for another media type, 413 past the bulk size limit."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in MEDIA_TYPES:
         raise HTTPException(415, "Send the claims as application/x-ndjson or text/csv.")
-    limit = request.app.state.settings.bulk_max_bytes
+    limit = settings.bulk_max_bytes
     too_large = HTTPException(413, f"The file is larger than {limit} bytes; split it up.")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -76,13 +75,13 @@ async def upload(request: Request) -> tuple[bulk.Kind, bytes]:
     responses=UNSUPPORTED,  # type: ignore[arg-type]
 )
 def import_claims(
-    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     who: Editor,
     body: Annotated[tuple[bulk.Kind, bytes], Depends(upload)],
 ) -> BulkResult:
     """Record each row as a new claim on its own; one outcome per row, in order."""
-    (kind, data), settings = body, request.app.state.settings
+    kind, data = body
     tolerance, max_rows = settings.figure_tolerance, settings.bulk_max_rows
     outcomes = bulk.import_text(session, data, kind, who.name, tolerance, max_rows)
     return BulkResult(results=[_row(outcome) for outcome in outcomes])
@@ -91,14 +90,7 @@ def import_claims(
 def _row(outcome: bulk.Outcome) -> RowOutcome:
     if outcome.rejection is None:
         return RowOutcome(row=outcome.row, status=201, id=outcome.id)
-    errors = [FieldProblem(field=f, detail=d) for f, d in outcome.rejection.errors]
-    problem = Problem(
-        type="https://tally.dev/problems/422",
-        title=TITLES[422],
-        status=422,
-        detail=outcome.rejection.detail,
-        errors=errors,
-    )
+    problem = problem_body(422, outcome.rejection.detail, outcome.rejection.errors)
     return RowOutcome(row=outcome.row, status=422, problem=problem)
 
 
@@ -135,19 +127,21 @@ def export_claims(
     return StreamingResponse(_joined(lines), media_type=EXPORT_TYPES[format], headers=disposition)
 
 
-def _json_line(snap: Snapshot) -> str:
-    return ClaimRead.model_validate(snap).model_dump_json() + "\n"
+def _json_line(claim: Claim) -> str:
+    return ClaimRead.of(claim).model_dump_json() + "\n"
 
 
-def _cells(snap: Snapshot) -> list[Any]:
-    figure, retraction = snap["figure"], snap["retraction"] or {}
-    return [
-        *(snap[k] for k in EXPORT_COLUMNS[:9]),
-        figure["text"], figure["low"], figure["high"], figure["point"], figure["qualifier"],
-        *(snap[k] for k in EXPORT_COLUMNS[14:22]),
-        retraction.get("retracted_at"), retraction.get("reason"), retraction.get("url"),
-        snap["created_at"], snap["updated_at"],
-    ]  # fmt: skip
+def _cells(claim: Claim) -> list[Any]:
+    """The claim's export row: EXPORT_COLUMNS, each a field of the claim as clients see it."""
+    read = ClaimRead.of(claim).model_dump(mode="json")
+    figure, retraction = read.pop("figure"), read.pop("retraction") or {}
+    cells = read | {
+        "figure": figure["text"], "low": figure["low"], "high": figure["high"],
+        "point": figure["point"], "qualifier": figure["qualifier"],
+        "retracted_at": retraction.get("retracted_at"),
+        "retraction_reason": retraction.get("reason"), "retraction_url": retraction.get("url"),
+    }  # fmt: skip
+    return [cells[name] for name in EXPORT_COLUMNS]
 
 
 def _joined(lines: Iterable[str], size: int = 65_536) -> Iterator[str]:

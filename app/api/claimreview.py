@@ -6,11 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import Reader
+from app.api.deps import Reader, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
-from app.db import SessionDep
+from app.domain.model import Claim
 from app.domain.review import BEST_RATING, WORST_RATING
-from app.repository.claims import Snapshot
 from app.services import reviews
 from app.services.reviews import Review
 
@@ -78,10 +77,11 @@ class ClaimReview(BaseModel):
     response_class=JsonLDResponse,
     response_model_exclude_none=True,
 )
-def claim_review(claim_id: str, request: Request, session: SessionDep, _: Reader) -> ClaimReview:
+def claim_review(
+    claim_id: str, request: Request, session: SessionDep, settings: SettingsDep, _: Reader
+) -> ClaimReview:
     """Tally's finding about a claim as ClaimReview JSON-LD (application/ld+json)."""
     review = reviews.review_claim(session, claim_id)
-    settings = request.app.state.settings
     author = Party(
         type="Organization", name=settings.claimreview_author, url=settings.claimreview_author_url
     )
@@ -102,12 +102,12 @@ def as_claim_review(review: Review, url: str, author: Party) -> ClaimReview:
     )
     return ClaimReview(
         url=url,
-        claimReviewed=claim["quote"] or statement(claim),
+        claimReviewed=claim.quote or statement(claim),
         itemReviewed=ClaimLD(
             type="Claim",
-            author=party(claim["claimant"], review.publisher),
-            datePublished=claim["published_at"] or claim["as_of"],
-            appearance=_appearance(claim["url"], review.publisher),
+            author=party(claim.claimant, review.publisher),
+            datePublished=(claim.published_at or claim.as_of).isoformat(),
+            appearance=_appearance(claim.url, review.publisher),
         ),
         reviewRating=rating,
         author=author,
@@ -115,12 +115,12 @@ def as_claim_review(review: Review, url: str, author: Party) -> ClaimReview:
     )
 
 
-def statement(claim: Snapshot) -> str:
+def statement(claim: Claim) -> str:
     """The claim in a line: `at least 164 deaths (civilians) in Almaty, as of 2022-01-09`."""
-    metric = str(claim["metric"]).replace("_", " ")
-    population = "" if claim["population"] == "all" else f" ({claim['population']})"
-    place = f" in {claim['location']}" if claim["location"] else ""
-    return f"{claim['figure']['text']} {metric}{population}{place}, as of {claim['as_of']}"
+    metric = claim.metric.replace("_", " ")
+    population = "" if claim.population == "all" else f" ({claim.population})"
+    place = f" in {claim.location}" if claim.location else ""
+    return f"{claim.figure.text} {metric}{population}{place}, as of {claim.as_of}"
 
 
 def party(claimant: str, publisher: str) -> Party:

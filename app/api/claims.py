@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
-from app.api.deps import Editor, Reader
+from app.api.deps import Editor, Reader, RecorderDep, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.paging import Cursor, Limit, after_id, next_cursor
-from app.db import SessionDep
-from app.repository.claims import Snapshot
+from app.domain.model import Claim, ClaimFilter
 from app.schemas import (
     ClaimCreate,
     ClaimRead,
@@ -32,20 +31,18 @@ AsOf = Annotated[
 ]
 
 
-def _claim(snap: Snapshot, response: Response) -> ClaimRead:
-    response.headers["ETag"] = f'"{snap["version"]}"'
-    return ClaimRead.model_validate(snap)
-
-
-def _tolerance(request: Request) -> float:
-    return float(request.app.state.settings.figure_tolerance)
+def _claim(claim: Claim, response: Response) -> ClaimRead:
+    response.headers["ETag"] = f'"{claim.version}"'
+    return ClaimRead.of(claim)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_claim(body: ClaimCreate, request: Request, response: Response, who: Editor) -> ClaimRead:
-    snap = request.app.state.claim_recorder.record(body, who.name)
-    response.headers["Location"] = f"/v1/claims/{snap['id']}"
-    return _claim(snap, response)
+def create_claim(
+    body: ClaimCreate, response: Response, recorder: RecorderDep, who: Editor
+) -> ClaimRead:
+    claim = recorder.record(body, who.name)
+    response.headers["Location"] = f"/v1/claims/{claim.id}"
+    return _claim(claim, response)
 
 
 def claim_filters(
@@ -55,13 +52,12 @@ def claim_filters(
     claimant: Annotated[str | None, Query(max_length=300)] = None,
     source: str | None = None,
     status: Literal["active", "retracted"] | None = None,
-) -> dict[str, str | None]:
+) -> ClaimFilter:
     """The filters of the claims list, which the export shares."""
-    filters = {"event": event, "metric": metric, "population": population, "source": source}
-    return filters | {"claimant": claimant, "status": status}
+    return ClaimFilter(event, metric, population, source, claimant, status)
 
 
-ClaimFilters = Annotated[dict[str, str | None], Depends(claim_filters)]
+ClaimFilters = Annotated[ClaimFilter, Depends(claim_filters)]
 
 
 @router.get("")
@@ -72,9 +68,9 @@ def list_claims(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ClaimRead]:
-    snaps, more = claims.list_claims(session, filters, after_id(cursor), limit)
-    items = [ClaimRead.model_validate(s) for s in snaps]
-    return Page[ClaimRead](items=items, next_cursor=next_cursor(snaps[-1]["id"]) if more else None)
+    found, more = claims.list_claims(session, filters, after_id(cursor), limit)
+    items = [ClaimRead.of(c) for c in found]
+    return Page[ClaimRead](items=items, next_cursor=next_cursor(found[-1].id) if more else None)
 
 
 @router.get("/{claim_id}")
@@ -89,14 +85,15 @@ def read_claim(
 def update_claim(
     claim_id: str,
     body: ClaimUpdate,
-    request: Request,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
     who: Editor,
     if_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> ClaimRead:
-    snap = claims.update_claim(session, claim_id, body, if_match, who.name, _tolerance(request))
-    return _claim(snap, response)
+    tolerance = settings.figure_tolerance
+    claim = claims.update_claim(session, claim_id, body, if_match, who.name, tolerance)
+    return _claim(claim, response)
 
 
 @router.post("/{claim_id}/retract")
@@ -108,18 +105,7 @@ def retract_claim(
 
 @router.get("/{claim_id}/revisions")
 def list_revisions(claim_id: str, session: SessionDep, _: Reader) -> Page[RevisionRead]:
-    rows = claims.list_revisions(session, claim_id)
-    items = [
-        RevisionRead(
-            version=r.version,
-            recorded_at=r.recorded_at,
-            actor=r.actor,
-            reason=r.reason,
-            changes=r.changes,
-            claim=ClaimRead.model_validate({**r.snapshot, "superseded_by": None}),
-        )
-        for r in rows
-    ]
+    items = [RevisionRead.of(r) for r in claims.list_revisions(session, claim_id)]
     return Page[RevisionRead](items=items, next_cursor=None)
 
 
@@ -132,8 +118,8 @@ def open_dispute(
 
 @router.get("/{claim_id}/disputes")
 def list_disputes(claim_id: str, session: SessionDep, _: Reader) -> Page[DisputeRead]:
-    rows = claims.list_disputes(session, claim_id)
-    return Page[DisputeRead](items=[DisputeRead.model_validate(r) for r in rows], next_cursor=None)
+    found = claims.list_disputes(session, claim_id)
+    return Page[DisputeRead](items=[DisputeRead.model_validate(d) for d in found], next_cursor=None)
 
 
 @router.post("/{claim_id}/disputes/{dispute_id}/close")

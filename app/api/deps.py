@@ -1,37 +1,74 @@
-"""Request dependencies: who is calling, and what they may do."""
+"""Request dependencies: the session, the settings and shared services, who is calling, and
+what they may do. Routes receive these by type; nothing else reads `request.app.state`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.config import Settings
+from app.domain.records import Principal, Role
 from app.services import keys
-from app.services.keys import Principal, Role
+from app.services.group_commit import ClaimRecorder
+from app.services.keys import KeyCache
+from app.services.sessions import Session, SessionFactory
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; services commit, this only closes (rolling back leftovers)."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+# The getters below are async only so that FastAPI calls them on the event loop: a plain
+# function would cost every request a trip through the thread pool for each of them.
+
+
+async def get_session_factory(request: Request) -> SessionFactory:
+    factory: SessionFactory = request.app.state.sessionmaker
+    return factory
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_recorder(request: Request) -> ClaimRecorder:
+    recorder: ClaimRecorder = request.app.state.claim_recorder
+    return recorder
+
+
+async def get_key_cache(request: Request) -> KeyCache:
+    cache: KeyCache = request.app.state.key_cache
+    return cache
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RecorderDep = Annotated[ClaimRecorder, Depends(get_recorder)]
+KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 def require(role: Role) -> Callable[..., Principal]:
     """A dependency that admits callers whose key has at least `role`."""
 
     def dependency(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        credentials: Credentials,
+        factory: SessionFactoryDep,
+        settings: SettingsDep,
+        cache: KeyCacheDep,
     ) -> Principal:
         if credentials is None:
             raise HTTPException(401, "An API key is required.", {"WWW-Authenticate": "Bearer"})
-        state = request.app.state
-
-        def look_up() -> Principal | None:
-            # A connection of its own (a Session costs twice as much for one query), returned
-            # before the route runs: a request holds at most one pooled connection at a time.
-            with state.engine.connect() as connection:
-                return keys.authenticate(connection, credentials.credentials, state.settings)
-
-        principal: Principal | None = state.key_cache.principal(credentials.credentials, look_up)
+        principal = keys.authenticate(factory, credentials.credentials, settings, cache)
         if principal is None:
             raise HTTPException(401, "The API key is not valid.", {"WWW-Authenticate": "Bearer"})
         if not principal.role.admits(role):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import structlog
@@ -61,23 +62,28 @@ class Problem(BaseModel):
     errors: list[FieldProblem] = []
 
 
+def problem_body(status: int, detail: str, errors: Iterable[tuple[str, str]] = ()) -> Problem:
+    """The problem details of every error Tally answers: `type` and `title` name the status;
+    `errors` lists (field, detail) for each field at fault."""
+    return Problem(
+        type=f"https://tally.dev/problems/{status}",
+        title=TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        errors=[FieldProblem(field=field, detail=why) for field, why in errors],
+    )
+
+
 def problem(
     status: int,
     detail: str,
+    errors: Iterable[tuple[str, str]] = (),
     *,
-    errors: list[FieldProblem] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem+json response; `type` names the status's problem."""
-    title = TITLES.get(status, "Error")
-    body = Problem(
-        type=f"https://tally.dev/problems/{status}",
-        title=title,
-        status=status,
-        detail=detail,
-        errors=errors or [],
-    )
-    return JSONResponse(body.model_dump(), status, headers=headers, media_type=PROBLEM)
+    """A problem+json response (see problem_body)."""
+    body = problem_body(status, detail, errors).model_dump()
+    return JSONResponse(body, status, headers=headers, media_type=PROBLEM)
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -92,16 +98,16 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem(400, "The request body is not valid JSON.")
-    fields = [FieldProblem(field=_field_name(e["loc"]), detail=e["msg"]) for e in errors]
-    names = ", ".join(sorted({f.field for f in fields}))
-    return problem(422, f"Invalid input: {names}.", errors=fields)
+    fields = [(_field_name(e["loc"]), str(e["msg"])) for e in errors]
+    names = ", ".join(sorted({field for field, _ in fields}))
+    return problem(422, f"Invalid input: {names}.", fields)
 
 
 def _domain(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, d.DomainError)
     status = next(s for cls, s in STATUS.items() if isinstance(exc, cls))
-    errors = [FieldProblem(field=exc.field, detail=exc.detail)] if exc.field else None
-    return problem(status, exc.detail, errors=errors)
+    errors = [(exc.field, exc.detail)] if exc.field else []
+    return problem(status, exc.detail, errors)
 
 
 def _http(_: Request, exc: Exception) -> JSONResponse:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from app.api.deps import Reader
+from app.api.deps import Reader, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
-from app.db import SessionDep
 from app.schemas import ExtractBody, Extraction
 from app.services import extraction
 
@@ -15,7 +14,7 @@ router = APIRouter(prefix="/v1/extract", tags=["extraction"], responses=ERROR_RE
 
 @router.post("")
 def extract_claims(
-    body: ExtractBody, request: Request, session: SessionDep, _: Reader
+    body: ExtractBody, session: SessionDep, settings: SettingsDep, _: Reader
 ) -> Extraction:
     """Propose the claims in an article's text, each ready to check and post to /v1/claims.
 
@@ -23,4 +22,4 @@ def extract_claims(
     its `claimant` null when the article attributes the figure to no one; post `figure.text`
     as the figure, and leave out `span`, `confidence` and `why`.
     """
-    return extraction.extract(session, body, float(request.app.state.settings.figure_tolerance))
+    return extraction.extract(session, body, settings.figure_tolerance)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -12,6 +11,8 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import PROBLEM, problem_body
+
 log = structlog.get_logger("tally.http")
 
 REQUESTS = Counter("tally_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -19,23 +20,17 @@ LATENCY = Histogram("tally_http_request_seconds", "HTTP request latency", ["meth
 SHED = Counter("tally_http_shed_total", "Requests refused with 503 because of overload")
 
 
-def problem_message(status: int, title: str, detail: str, field: str | None = None) -> bytes:
-    body = {"type": f"https://tally.dev/problems/{status}", "title": title}
-    errors = [{"field": field, "detail": detail}] if field else []
-    return json.dumps({**body, "status": status, "detail": detail, "errors": errors}).encode()
-
-
 async def send_problem(
     send: Send,
     status: int,
-    title: str,
     detail: str,
     headers: list[tuple[bytes, bytes]] | None = None,
     field: str | None = None,
 ) -> None:
-    """Answer with a problem+json response straight from middleware."""
-    body = problem_message(status, title, detail, field)
-    head = [(b"content-type", b"application/problem+json"), (b"content-length", b"%d" % len(body))]
+    """Answer with a problem+json response straight from middleware (see problem_body)."""
+    errors = [(field, detail)] if field else []
+    body = problem_body(status, detail, errors).model_dump_json().encode()
+    head = [(b"content-type", PROBLEM.encode()), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
     await send({"type": "http.response.body", "body": body})
 
@@ -96,7 +91,7 @@ class RequestContext:
     async def _shed(self, send: Send) -> None:
         SHED.inc()
         retry = [(b"retry-after", b"1")]
-        await send_problem(send, 503, "Service unavailable", "Overloaded; retry.", retry)
+        await send_problem(send, 503, "Overloaded; retry.", retry)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
@@ -117,14 +112,14 @@ class RequestContext:
             if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
                 status[0] = 400
                 detail = "The URL must not contain NUL characters."
-                return await send_problem(send_with_id, 400, "Bad request", detail)
+                return await send_problem(send_with_id, 400, detail)
             if _is_bulk(scope):  # the bulk endpoint streams its body and enforces its own limit
                 return await self.app(scope, receive, send_with_id)
             body = await self._read_limited(receive)
             if body is None:
                 status[0] = 413
                 detail = f"The request body is larger than {self.max_body_bytes} bytes."
-                return await send_problem(send_with_id, 413, "Content too large", detail)
+                return await send_problem(send_with_id, 413, detail)
             await self.app(scope, _replay(body, receive), send_with_id)
         finally:
             self._record(scope, status[0], time.perf_counter() - started)

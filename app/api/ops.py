@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.api.deps import SessionDep
 from app.api.errors import ERROR_RESPONSES
-from app.db import SessionDep
 from app.services import ops
 
 router = APIRouter(tags=["operations"], responses=ERROR_RESPONSES)

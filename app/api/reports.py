@@ -8,9 +8,9 @@ from typing import Literal
 from fastapi import APIRouter, Response
 
 from app.api import formats
-from app.api.deps import Reader
+from app.api.deps import Reader, SessionDep
 from app.api.errors import ERROR_RESPONSES
-from app.db import SessionDep
+from app.domain.model import ConflictFilter
 from app.schemas import Discrepancy, EventReport, Page
 from app.services import reports
 
@@ -33,7 +33,9 @@ def event_report(
     format: Literal["json", "csv", "markdown"] = "json",
 ) -> EventReport | Response:
     moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
-    report = EventReport.model_validate(reports.event_report(session, slug, moment))
+    report = EventReport.model_validate(
+        reports.event_report(session, slug, moment), from_attributes=True
+    )
     if format == "csv":
         body = formats.report_csv(report.model_dump(mode="json"))
         return Response(body, media_type="text/csv; charset=utf-8")
@@ -52,5 +54,6 @@ def discrepancies(
     since: datetime | None = None,
 ) -> Page[Discrepancy]:
     moment = since.replace(tzinfo=since.tzinfo or UTC) if since else None
-    found = reports.discrepancies(session, {"event": event, "metric": metric, "since": moment})
-    return Page[Discrepancy](items=[Discrepancy.model_validate(d) for d in found], next_cursor=None)
+    found = reports.discrepancies(session, ConflictFilter(event, metric, since=moment))
+    items = [Discrepancy.model_validate(d, from_attributes=True) for d in found]
+    return Page[Discrepancy](items=items, next_cursor=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from typing import Protocol
 
 from app.domain.model import ClaimFacts, ConflictKind, Figure, Finding, Gap, MetricKind
 
@@ -16,7 +17,30 @@ _SAME_DATE = "the two cannot both be right on the same date"
 _FELL = "a cumulative count cannot fall between these dates"
 
 
-def chronology(claim: ClaimFacts) -> tuple[date, datetime, str]:
+class Succession(Protocol):
+    """What succession needs of a claim (a Claim or its ClaimFacts)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def location_key(self) -> str: ...
+    @property
+    def population(self) -> str: ...
+    @property
+    def claimant_key(self) -> str: ...
+    @property
+    def as_of(self) -> date: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+    @property
+    def retracted(self) -> bool: ...
+
+
+def chronology(claim: Succession) -> tuple[date, datetime, str]:
     """The order of claims in time: as_of, then recorded_at, then id (a total order)."""
     return (claim.as_of, claim.recorded_at, claim.id)
 
@@ -38,9 +62,9 @@ def find_conflicts(claims: Iterable[ClaimFacts], involving: str | None = None) -
     return sorted({finding.key: finding for finding in found}.values(), key=lambda f: f.key)
 
 
-def superseded_by(claims: Iterable[ClaimFacts]) -> dict[str, str | None]:
+def superseded_by(claims: Iterable[Succession]) -> dict[str, str | None]:
     """Each claim id -> the id of its claimant's next active claim of its group and population."""
-    chains: dict[tuple[str, str, str, str, str], list[ClaimFacts]] = {}
+    chains: dict[tuple[str, str, str, str, str], list[Succession]] = {}
     for claim in claims:
         chains.setdefault(_succession_key(claim), []).append(claim)
     result: dict[str, str | None] = {}
@@ -192,12 +216,12 @@ def _disputed(claim: ClaimFacts, dispute: str) -> Finding:
 # --- succession ----------------------------------------------------------------------------
 
 
-def _succession_key(claim: ClaimFacts) -> tuple[str, str, str, str, str]:
+def _succession_key(claim: Succession) -> tuple[str, str, str, str, str]:
     """Claims that can supersede each other: one claimant, group and population."""
     return (claim.event, claim.metric, claim.location_key, claim.population, claim.claimant_key)
 
 
-def _successors(chain: list[ClaimFacts]) -> dict[str, str | None]:
+def _successors(chain: list[Succession]) -> dict[str, str | None]:
     """For a chain in chronological order, each claim's nearest later active claim."""
     result: dict[str, str | None] = {}
     following: str | None = None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Qualifier(StrEnum):
@@ -47,6 +48,98 @@ class Figure:
     qualifier: Qualifier
 
 
+def utcnow() -> datetime:
+    """Now, in UTC: every timestamp Tally records."""
+    return datetime.now(UTC)
+
+
+def normalise(text: str | None) -> str:
+    """The comparison key of a claimant or location: case- and space-insensitive."""
+    return " ".join((text or "").casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    reason: str
+    url: str | None
+    retracted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One claim as the ledger holds it (SPEC §3): the one shape every layer passes on.
+
+    References are by name (event slug, metric, population, source slug); ids are opaque
+    strings. `superseded_by` is decided by the claimant's other claims (conflicts.superseded_by).
+    """
+
+    id: str
+    version: int
+    status: str  # active or retracted
+    disputed: bool
+    event: str
+    metric: str
+    population: str
+    location: str | None
+    figure: Figure
+    as_of: date
+    claimant: str
+    source: str
+    url: str | None
+    quote: str | None
+    published_at: datetime | None
+    cites: str | None
+    note: str | None
+    retraction: Retraction | None
+    created_at: datetime
+    updated_at: datetime
+    superseded_by: str | None = None
+
+    @property
+    def retracted(self) -> bool:
+        return self.status == "retracted"
+
+    @property
+    def location_key(self) -> str:
+        return normalise(self.location)
+
+    @property
+    def claimant_key(self) -> str:
+        return normalise(self.claimant)
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    id: str
+    claim: str
+    by: str
+    reason: str
+    url: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    close_note: str | None
+
+    @property
+    def status(self) -> str:
+        return "closed" if self.closed_at else "open"
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A claim after one change: who made it, why, and which fields it changed."""
+
+    version: int
+    recorded_at: datetime
+    actor: str
+    reason: str | None
+    changes: dict[str, Any]
+    claim: Claim
+
+
 @dataclass(frozen=True)
 class ClaimFacts:
     """What conflict detection needs to know of one claim."""
@@ -68,6 +161,33 @@ class ClaimFacts:
     cites: str | None = None
     open_disputes: tuple[str, ...] = ()  # ids of open disputes
 
+    @classmethod
+    def of(
+        cls,
+        claim: Claim,
+        metric_kind: MetricKind,
+        ancestors: tuple[str, ...],
+        open_disputes: tuple[str, ...] = (),
+    ) -> ClaimFacts:
+        """What the rules need of `claim`, in its place in the metric and population tree."""
+        return cls(
+            id=claim.id,
+            event=claim.event,
+            metric=claim.metric,
+            metric_kind=metric_kind,
+            population=claim.population,
+            population_ancestors=ancestors,
+            location_key=normalise(claim.location),
+            figure=claim.figure,
+            as_of=claim.as_of,
+            claimant=claim.claimant,
+            claimant_key=normalise(claim.claimant),
+            recorded_at=claim.created_at,
+            retracted=claim.retracted,
+            cites=claim.cites,
+            open_disputes=open_disputes,
+        )
+
 
 @dataclass(frozen=True)
 class Gap:
@@ -88,6 +208,51 @@ class Finding:
     @property
     def key(self) -> str:
         return ":".join((self.kind.value, *self.claims, self.dispute or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConflict:
+    """A conflict as Tally stored it (SPEC §5): a finding with an id, a status and a history."""
+
+    id: str
+    key: str
+    kind: ConflictKind
+    claims: tuple[str, ...]
+    event: str
+    metric: str
+    population: str
+    location: str | None
+    dispute: str | None
+    detail: str
+    gap: Gap | None
+    status: str  # open, cleared or resolved
+    opened_at: datetime
+    closed_at: datetime | None
+    resolution_note: str | None
+    resolved_by: str | None
+
+
+@dataclass(frozen=True)
+class ClaimFilter:
+    """The claims list's filters (None: any); names are checked when the filter is applied."""
+
+    event: str | None = None
+    metric: str | None = None
+    population: str | None = None
+    source: str | None = None
+    claimant: str | None = None  # compared as normalise() does
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class ConflictFilter:
+    """The conflicts list's filters (None: any); names are checked when it is applied."""
+
+    event: str | None = None
+    metric: str | None = None
+    kind: str | None = None
+    status: str | None = None
+    since: datetime | None = None  # opened at or after
 
 
 class DomainError(Exception):

@@ -1,229 +1,324 @@
-"""Claims, their revisions and disputes, and the locks that serialize their writers."""
+"""Claims, their revisions and disputes, and the locks that serialize their writers.
+
+Every read returns domain values (app.domain.model.Claim, Revision, Dispute); every write
+takes them. A claim's columns are declared once, in CLAIM_COLUMNS, and read by name.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select, tuple_, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    union,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from app import models
-from app.domain.model import NotFound
-from app.repository.common import _found, parse_id
-from app.repository.resources import get_event, get_metric, get_population, get_source
+from app.domain.model import (
+    Claim,
+    ClaimFilter,
+    Dispute,
+    Figure,
+    MetricKind,
+    NotFound,
+    Qualifier,
+    Retraction,
+    Revision,
+    StaleVersion,
+    normalise,
+)
+from app.repository.common import parse_id, unknown
+from app.repository.resources import NAMES, ids_by_name
 
-Snapshot = dict[str, Any]
+c, e, m, p, s, d = (
+    models.Claim,
+    models.Event,
+    models.Metric,
+    models.Population,
+    models.Source,
+    models.Dispute,
+)
+
+# The columns of a claim, by the name the mapping below reads them with.
+CLAIM_COLUMNS: dict[str, Any] = {
+    "id": c.id, "version": c.version, "status": c.status, "disputed": c.disputed,
+    "event": e.slug, "metric": m.name, "population": p.name, "location": c.location,
+    "figure_text": c.figure_text, "low": c.low, "high": c.high, "point": c.point,
+    "qualifier": c.qualifier, "as_of": c.as_of, "claimant": c.claimant, "source": s.slug,
+    "url": c.url, "quote": c.quote, "published_at": c.published_at, "cites": c.cites_id,
+    "note": c.note, "retraction": c.retraction, "created_at": c.created_at,
+    "updated_at": c.updated_at,
+}  # fmt: skip
+_NAMES = tuple(CLAIM_COLUMNS)
+QUALIFIERS = {qualifier.value: qualifier for qualifier in Qualifier}  # a dict: Enum() costs more
+KINDS = {kind.value: kind for kind in MetricKind}
 
 
-def lock_events(
-    session: Session,
-    *,
-    ids: set[int] | None = None,
-    slugs: set[str] | None = None,
-    claim_ids: set[int] | None = None,
-) -> None:
+def _claims_query(*extra: Any) -> Select[Any]:
+    """Claims with their references by name, and `extra` columns after the claim's."""
+    return (
+        select(*CLAIM_COLUMNS.values(), *extra)
+        .join(e, e.id == c.event_id)
+        .join(m, m.id == c.metric_id)
+        .join(p, p.id == c.population_id)
+        .join(s, s.id == c.source_id)
+    )
+
+
+def _claim(values: Sequence[Any]) -> Claim:
+    """The claim of a row of _claims_query (its first len(CLAIM_COLUMNS) values)."""
+    f = dict(zip(_NAMES, values, strict=False))
+    retraction = f["retraction"]
+    return Claim(
+        id=str(f["id"]),
+        version=f["version"],
+        status=f["status"],
+        disputed=f["disputed"],
+        event=f["event"],
+        metric=f["metric"],
+        population=f["population"],
+        location=f["location"],
+        figure=Figure(
+            f["figure_text"], f["low"], f["high"], f["point"], QUALIFIERS[f["qualifier"]]
+        ),
+        as_of=f["as_of"],
+        claimant=f["claimant"],
+        source=f["source"],
+        url=f["url"],
+        quote=f["quote"],
+        published_at=f["published_at"],
+        cites=str(f["cites"]) if f["cites"] else None,
+        note=f["note"],
+        retraction=_retraction(retraction) if retraction else None,
+        created_at=f["created_at"],
+        updated_at=f["updated_at"],
+    )
+
+
+def _retraction(stored: dict[str, Any]) -> Retraction:
+    return Retraction(
+        stored["reason"], stored["url"], datetime.fromisoformat(stored["retracted_at"])
+    )
+
+
+def _read(session: Session, query: Select[Any]) -> list[Claim]:
+    return [_claim(row) for row in session.execute(query)]
+
+
+# --- locks ---------------------------------------------------------------------------------
+
+
+def lock_events(session: Session, *, slugs: Iterable[str] = (), claims: Iterable[str] = ()) -> None:
     """Serialize writers of the same events until commit (conflict detection must see them all).
 
-    The events: those with `ids`, those named by `slugs` and those of the claims `claim_ids`
-    (unknown ones are skipped). PostgreSQL: transaction-scoped advisory locks, taken in id
-    order so that two writers never wait on each other in a cycle. SQLite: BEGIN IMMEDIATE
-    already admits one writer.
+    The events: those named by `slugs` and those of the claims with ids `claims` (unknown ones
+    are skipped). PostgreSQL: transaction-scoped advisory locks, taken in id order so that two
+    writers never wait on each other in a cycle. SQLite: BEGIN IMMEDIATE already admits one
+    writer.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    e, c = models.Event, models.Claim
+    claim_ids = {n for n in map(parse_id, claims) if n}
     events = union(
-        select(e.id).where(e.id.in_(ids or set()) | e.slug.in_(slugs or set())),
-        select(c.event_id).where(c.id.in_(claim_ids or set())),
+        select(e.id).where(e.slug.in_(set(slugs))),
+        select(c.event_id).where(c.id.in_(claim_ids)),
     ).subquery()
     # One statement: the outer select takes the locks row by row, in the subquery's order.
     ordered = select(events.c.id).order_by(events.c.id).subquery()
-    with session.no_autoflush:  # a flush here would bump a changed claim's version twice
-        session.execute(select(func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, ordered.c.id)))
+    session.execute(select(func.pg_advisory_xact_lock(EVENT_LOCK_SPACE, ordered.c.id)))
 
 
 EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
 
 
-def get_claim(session: Session, claim_id: str, *, field: str | None = None) -> models.Claim:
+# --- reads ---------------------------------------------------------------------------------
+
+
+def get_claim(session: Session, claim_id: str, *, field: str | None = None) -> Claim:
     """The claim with that id; NotFound, or InvalidInput naming `field` when it is a reference."""
     number = parse_id(claim_id)
-    row = session.get(models.Claim, number) if number else None
-    return _found(row, "claim", claim_id, field)
+    found = _read(session, _claims_query().where(c.id == number)) if number else []
+    if not found:
+        raise unknown("claim", claim_id, field)
+    return found[0]
 
 
-def claim_filters(
-    session: Session,
-    *,
-    event: str | None = None,
-    metric: str | None = None,
-    population: str | None = None,
-    source: str | None = None,
-    claimant_key: str | None = None,
-    status: str | None = None,
-) -> list[ColumnElement[bool]]:
-    """WHERE clauses for the claims list; unknown names are InvalidInput naming the filter."""
-    c = models.Claim
+def _where(session: Session, f: ClaimFilter) -> list[ColumnElement[bool]]:
+    """WHERE clauses of a filter; an unknown name is InvalidInput naming the filter."""
+    named = {"event": f.event, "metric": f.metric, "population": f.population, "source": f.source}
     where: list[ColumnElement[bool]] = []
-    if event is not None:
-        where.append(c.event_id == get_event(session, event, field="event").id)
-    if metric is not None:
-        where.append(c.metric_id == get_metric(session, metric, field="metric").id)
-    if population is not None:
-        where.append(c.population_id == get_population(session, population, field="population").id)
-    if source is not None:
-        where.append(c.source_id == get_source(session, source, field="source").id)
-    if claimant_key is not None:
-        where.append(c.claimant_key == claimant_key)
-    if status is not None:
-        where.append(c.status == status)
+    for kind, name in named.items():
+        if name is not None:
+            ids = ids_by_name(session, kind, {name})
+            if name not in ids:
+                raise unknown(kind, name, kind)
+            where.append(getattr(c, f"{kind}_id") == ids[name])
+    if f.claimant is not None:
+        where.append(c.claimant_key == normalise(f.claimant))
+    if f.status is not None:
+        where.append(c.status == f.status)
     return where
 
 
-def same_claimant_claims(session: Session, rows: list[models.Claim]) -> list[FactRow]:
+def check_filter(session: Session, f: ClaimFilter) -> None:
+    """InvalidInput naming the filter whose name is unknown, before anything is read."""
+    _where(session, f)
+
+
+def page_claims(session: Session, f: ClaimFilter, after: int, limit: int) -> list[Claim]:
+    """Up to limit+1 claims with id > after, by id: the extra one tells that more follow."""
+    query = _claims_query().where(c.id > after, *_where(session, f))
+    return _read(session, query.order_by(c.id).limit(limit + 1))
+
+
+def event_claims(session: Session, event: str) -> list[Claim]:
+    """Every claim of the event, by id."""
+    return _read(session, _claims_query().where(e.slug == event).order_by(c.id))
+
+
+def chains_of(session: Session, claims: list[Claim]) -> list[Claim]:
     """The claims that share an event, metric, location, population and claimant with any of
-    `rows` (the claims that can supersede them), and no others: a page of claims from many
-    groups loads only its own chains. As fact rows."""
-    if not rows:
+    `claims` (the claims that can supersede them), and no others: a page of claims from many
+    groups loads only its own chains."""
+    if not claims:
         return []
-    c = models.Claim
-    columns = ("event_id", "metric_id", "location_key", "population_id", "claimant_key")
-    chain = tuple_(*(getattr(c, name) for name in columns))
-    keys = {tuple(getattr(r, name) for name in columns) for r in rows}
-    return fact_rows(session, chain.in_(keys))
+    ids = _reference_ids(session, claims)
+    keys = {
+        (
+            ids["event"][x.event],
+            ids["metric"][x.metric],
+            normalise(x.location),
+            ids["population"][x.population],
+            normalise(x.claimant),
+        )
+        for x in claims
+    }
+    chain = tuple_(c.event_id, c.metric_id, c.location_key, c.population_id, c.claimant_key)
+    return _read(session, _claims_query().where(chain.in_(keys)))
 
 
-class FactRow(NamedTuple):
-    """A claim as conflict rules need it, names resolved (see fact_rows)."""
-
-    id: int
-    event_id: int
-    metric_id: int
-    population_id: int
-    location: str | None
-    location_key: str
-    event: str
-    metric: str
-    metric_kind: str
-    population: str
-    figure_text: str
-    low: int
-    high: int | None
-    point: int | None
-    qualifier: str
-    as_of: date
-    claimant: str
-    claimant_key: str
-    created_at: datetime
-    status: str
-    cites_id: int | None
-    open_disputes: tuple[str, ...]  # ids, oldest first
+def _reference_ids(session: Session, claims: Iterable[Claim]) -> dict[str, dict[str, int]]:
+    """The ids of the claims' event, metric, population and source, by kind and name."""
+    claims = list(claims)
+    return {kind: ids_by_name(session, kind, {getattr(x, kind) for x in claims}) for kind in NAMES}
 
 
-def fact_rows(session: Session, *where: ColumnElement[bool]) -> list[FactRow]:
-    """The claims matching `where` as plain rows of what conflict rules need."""
-    return _fact_rows(session, _facts_query(*where))
-
-
-def _fact_rows(session: Session, query: Any, params: dict[str, Any] | None = None) -> list[FactRow]:
-    """Plain tuples, not ORM objects (nor SQLAlchemy rows, whose attributes cost microseconds
-    each): building a group's claims and their four joined references as objects was the
-    largest share of a write (bench/changes.md).
-    """
-    claims: dict[int, Any] = {}
-    disputes: dict[int, list[int]] = {}
-    rows: Any = session.execute(query, params)  # the columns of FactRow, then a dispute's id
-    for row in rows:
-        claims.setdefault(row[0], row)
-        if row[-1] is not None:
-            disputes.setdefault(row[0], []).append(row[-1])
-    return [
-        FactRow._make((*row[:-1], tuple(str(i) for i in sorted(disputes.get(claim_id, ())))))
-        for claim_id, row in claims.items()
-    ]
-
-
-def _facts_query(*where: ColumnElement[bool]) -> Any:
-    c, e, m, p, d = models.Claim, models.Event, models.Metric, models.Population, models.Dispute
-    columns = (
-        c.id, c.event_id, c.metric_id, c.population_id, c.location, c.location_key,
-        e.slug, m.name, m.kind, p.name, c.figure_text, c.low, c.high, c.point, c.qualifier,
-        c.as_of, c.claimant, c.claimant_key, c.created_at, c.status, c.cites_id,
-    )  # fmt: skip
-    # Named as FactRow's fields (all but the last, open_disputes, which is no column).
-    labelled = (column.label(name) for name, column in zip(FactRow._fields, columns, strict=False))
-    # With each open dispute's id (a claim with k open disputes comes k times): read in the
-    # same query, not by a list of ids, which as bound parameters cost psycopg more than the
-    # query for a large group, and past 32,766 SQLite refuses.
-    open_disputes = (d.claim_id == c.id) & d.closed_at.is_(None)
-    return (
-        select(*labelled, d.id.label("dispute_id"))
-        .join(e, e.id == c.event_id)
-        .join(m, m.id == c.metric_id)
-        .join(p, p.id == c.population_id)
-        .outerjoin(d, open_disputes)
-        .where(*where)
-    )
-
-
-def revisions(session: Session, claim_id: int) -> list[models.ClaimRevision]:
+def claims_at(
+    session: Session,
+    moment: datetime,
+    *,
+    claim: str | None = None,
+    event: str | None = None,
+    metric: str | None = None,
+    claimants: Iterable[str] = (),
+) -> list[Claim]:
+    """The claims (of one id, event, metric or claimants) as they stood at `moment`: each one's
+    latest revision recorded by then, by id."""
     r = models.ClaimRevision
-    return list(session.scalars(select(r).where(r.claim_id == claim_id).order_by(r.version)))
-
-
-def revisions_at(
-    session: Session, moment: datetime, *where: ColumnElement[bool]
-) -> list[models.ClaimRevision]:
-    """For each claim matching `where` (claim columns), its latest revision recorded by `moment`."""
-    r = models.ClaimRevision
+    where = [r.recorded_at <= moment]
+    if claim is not None:
+        where.append(c.id == (parse_id(claim) or 0))
+    if event is not None:
+        where.append(c.event_id.in_(select(e.id).where(e.slug == event)))
+    if metric is not None:
+        where.append(c.metric_id.in_(select(m.id).where(m.name == metric)))
+    keys = {normalise(name) for name in claimants}
+    if keys:
+        where.append(c.claimant_key.in_(keys))
     latest = (
         select(r.claim_id, func.max(r.version).label("version"))
-        .join(models.Claim, models.Claim.id == r.claim_id)
-        .where(r.recorded_at <= moment, *where)
+        .join(c, c.id == r.claim_id)
+        .where(*where)
         .group_by(r.claim_id)
         .subquery()
     )
-    query = select(r).join(
+    query = select(r.snapshot).join(
         latest, (r.claim_id == latest.c.claim_id) & (r.version == latest.c.version)
     )
-    return list(session.scalars(query.order_by(r.claim_id)))
+    return [claim_of_snapshot(snap) for snap in session.scalars(query.order_by(r.claim_id))]
 
 
-def citing_claims(session: Session, claim_id: int) -> list[models.Claim]:
-    return list(session.scalars(select(models.Claim).where(models.Claim.cites_id == claim_id)))
+def revisions(session: Session, claim_id: str) -> list[Revision]:
+    """Every version of the claim, oldest first."""
+    r = models.ClaimRevision
+    query = select(r).where(r.claim_id == parse_id(claim_id)).order_by(r.version)
+    return [
+        Revision(
+            x.version, x.recorded_at, x.actor, x.reason, x.changes, claim_of_snapshot(x.snapshot)
+        )
+        for x in session.scalars(query)
+    ]
 
 
-def disputes_of(session: Session, claim_ids: set[int]) -> list[models.Dispute]:
-    d = models.Dispute
-    return list(session.scalars(select(d).where(d.claim_id.in_(claim_ids)).order_by(d.id)))
+class Scoped(NamedTuple):
+    """A claim as conflict detection reads it: with its metric's kind and its open disputes."""
+
+    claim: Claim
+    metric_kind: MetricKind
+    open_disputes: tuple[str, ...]  # ids, oldest first
 
 
-def get_dispute(session: Session, claim_id: int, dispute_id: str) -> models.Dispute:
-    number = parse_id(dispute_id)
-    row = session.get(models.Dispute, number) if number else None
-    if row is None or row.claim_id != claim_id:
-        raise NotFound(f"Claim {claim_id} has no dispute {dispute_id}.")
-    return row
+def detection_scope(session: Session, claims: list[Claim]) -> list[Scoped]:
+    """The claims that can conflict with `claims`: their groups, citers, and the claims they
+    cite, in one query per SCOPE_GROUPS groups.
 
-
-def detection_scope(session: Session, rows: list[models.Claim]) -> list[FactRow]:
-    """The claims that can conflict with `rows`: their groups, citers, and the claims they cite.
-
-    Read from the database (after the caller's flush), never from the identity map: a claim
-    read before the lock was taken (a cited one) may have changed since.
+    Read from the database (after the caller's writes), never from memory: a claim read
+    before the lock was taken (a cited one) may have changed since.
     """
-    groups = list({(r.event_id, r.metric_id, r.location_key) for r in rows})
-    related = {"ids": [r.id for r in rows], "cited": [r.cites_id for r in rows if r.cites_id]}
-    found: dict[int, FactRow] = {}  # by id: a citing or cited claim may be in a group too
+    ids = _reference_ids(session, claims)
+    groups = list(
+        {(ids["event"][x.event], ids["metric"][x.metric], normalise(x.location)) for x in claims}
+    )
+    related = {
+        "ids": [int(x.id) for x in claims],
+        "cited": [int(x.cites) for x in claims if x.cites],
+    }
+    found: dict[str, Scoped] = {}  # by id: a citing or cited claim may be in a group too
     for start in range(0, len(groups), SCOPE_GROUPS):
         chunk = groups[start : start + SCOPE_GROUPS]
         params: dict[str, Any] = related if start == 0 else {"ids": [], "cited": []}
         for i, (event_id, metric_id, location_key) in enumerate(chunk):
             params = params | {f"e{i}": event_id, f"m{i}": metric_id, f"l{i}": location_key}
-        found |= {row.id: row for row in _fact_rows(session, _scope_query(len(chunk)), params)}
+        found |= {x.claim.id: x for x in _scoped(session, _scope_query(len(chunk)), params)}
     return list(found.values())
+
+
+def _scoped(session: Session, query: Any, params: dict[str, Any]) -> list[Scoped]:
+    """Rows of a scope query: a claim with k open disputes comes k times, the dispute id last."""
+    rows: dict[Any, Any] = {}
+    disputes: dict[Any, list[int]] = {}
+    for row in session.execute(query, params):
+        rows.setdefault(row[0], row)
+        if row[-1] is not None:
+            disputes.setdefault(row[0], []).append(row[-1])
+    return [
+        Scoped(
+            _claim(row),
+            KINDS[row[-2]],
+            tuple(str(i) for i in sorted(disputes.get(claim_id, ()))),
+        )
+        for claim_id, row in rows.items()
+    ]
+
+
+def event_scope(session: Session, event: str) -> list[Scoped]:
+    """Every claim of the event as conflict detection reads it (for a full recomputation)."""
+    open_disputes = (d.claim_id == c.id) & d.closed_at.is_(None)
+    query = _claims_query(m.kind, d.id).outerjoin(d, open_disputes).where(e.slug == event)
+    return _scoped(session, query.order_by(c.id, d.id), {})
 
 
 # Groups read by one query: a bulk batch's hundreds of groups in one query were compiled
@@ -233,12 +328,13 @@ SCOPE_GROUPS = 32
 
 @lru_cache(maxsize=SCOPE_GROUPS)
 def _scope_query(groups: int) -> Any:
-    """Claims of `groups` groups (bound as e0, m0, l0, e1...), citing `ids`, or in `cited`.
+    """Claims of `groups` groups (bound as e0, m0, l0, e1...), citing `ids`, or in `cited`;
+    with the metric's kind and each open dispute's id (read in the same query, not by a list
+    of ids, which as bound parameters cost psycopg more than the query for a large group).
 
     Built once for each number of groups: building the query and its cache key for every
     batch cost a third of reading the scope (bench/changes.md).
     """
-    c = models.Claim
     same_group = or_(
         *(
             (c.event_id == bindparam(f"e{i}"))
@@ -248,48 +344,219 @@ def _scope_query(groups: int) -> Any:
         )
     )
     cites = c.cites_id.in_(bindparam("ids", expanding=True))
-    return _facts_query(same_group | cites | c.id.in_(bindparam("cited", expanding=True)))
+    cited = c.id.in_(bindparam("cited", expanding=True))
+    open_disputes = (d.claim_id == c.id) & d.closed_at.is_(None)
+    return _claims_query(m.kind, d.id).outerjoin(d, open_disputes).where(same_group | cites | cited)
 
 
-def snapshot(row: models.Claim, names: dict[str, str] | None = None) -> Snapshot:
-    """The claim as clients see it (without superseded_by, which other claims decide).
+# --- writes --------------------------------------------------------------------------------
 
-    names: its event, metric, population and source by name (keys of NAMES), when the row
-    has their ids but not their rows.
+
+def insert_claims(session: Session, claims: list[Claim]) -> list[Claim]:
+    """Insert new claims (their ids are ignored) in one statement; the claims with their ids.
+
+    Their references must exist (the caller checked them with ids_by_name).
     """
-    retraction = row.retraction
-    if names is None:
-        names = {
-            "event": row.event.slug,
-            "metric": row.metric.name,
-            "population": row.population.name,
-            "source": row.source.slug,
-        }
+    if not claims:
+        return []
+    ids = _reference_ids(session, claims)
+    rows = [
+        {**_columns(x), **{f"{kind}_id": ids[kind][getattr(x, kind)] for kind in NAMES}}
+        for x in claims
+    ]
+    statement = insert(c).returning(c.id, sort_by_parameter_order=True)
+    new_ids = session.scalars(statement, rows).all()
+    return [replace(x, id=str(i)) for x, i in zip(claims, new_ids, strict=True)]
+
+
+def update_claim(session: Session, before: Claim, after: Claim) -> None:
+    """Store `after` over `before`; StaleVersion when another writer changed it meanwhile."""
+    ids = _reference_ids(session, [after])
+    values = {**_columns(after), **{f"{k}_id": ids[k][getattr(after, k)] for k in NAMES}}
+    guarded = (c.id == int(before.id)) & (c.version == before.version)
+    result = session.execute(update(c).where(guarded).values(**values))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleVersion(f"Claim {before.id} was changed meanwhile; re-read it.")
+
+
+def _columns(x: Claim) -> dict[str, Any]:
+    """The claim's own columns (not its references), as stored."""
     return {
-        "id": str(row.id),
-        "version": row.version,
-        "status": row.status,
-        "disputed": row.disputed,
-        "event": names["event"],
-        "metric": names["metric"],
-        "population": names["population"],
-        "location": row.location,
-        "figure": {
-            "text": row.figure_text,
-            "low": row.low,
-            "high": row.high,
-            "point": row.point,
-            "qualifier": row.qualifier,
-        },
-        "as_of": row.as_of.isoformat(),
-        "claimant": row.claimant,
-        "source": names["source"],
-        "url": row.url,
-        "quote": row.quote,
-        "published_at": row.published_at.isoformat() if row.published_at else None,
-        "cites": str(row.cites_id) if row.cites_id else None,
-        "note": row.note,
-        "retraction": retraction,
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
+        "location": x.location,
+        "location_key": normalise(x.location),
+        "figure_text": x.figure.text,
+        "low": x.figure.low,
+        "high": x.figure.high,
+        "point": x.figure.point,
+        "qualifier": x.figure.qualifier.value,
+        "as_of": x.as_of,
+        "claimant": x.claimant,
+        "claimant_key": normalise(x.claimant),
+        "url": x.url,
+        "quote": x.quote,
+        "published_at": x.published_at,
+        "cites_id": int(x.cites) if x.cites else None,
+        "note": x.note,
+        "status": x.status,
+        "disputed": x.disputed,
+        "retraction": _retraction_json(x.retraction),
+        "version": x.version,
+        "created_at": x.created_at,
+        "updated_at": x.updated_at,
     }
+
+
+def insert_revisions(session: Session, revisions: list[Revision]) -> None:
+    """Append revisions (one INSERT for them all; never updated, never deleted)."""
+    # (An empty list would insert one row of defaults.)
+    if revisions:
+        session.execute(
+            insert(models.ClaimRevision),
+            [
+                {
+                    "claim_id": int(r.claim.id),
+                    "version": r.version,
+                    "recorded_at": r.recorded_at,
+                    "actor": r.actor,
+                    "reason": r.reason,
+                    "changes": r.changes,
+                    "snapshot": snapshot_of(r.claim),
+                }
+                for r in revisions
+            ],
+        )
+
+
+# --- the stored snapshot of a revision -----------------------------------------------------
+
+
+def snapshot_of(x: Claim) -> dict[str, Any]:
+    """The claim as a revision stores it: JSON, as clients see it (without superseded_by)."""
+    return {
+        "id": x.id,
+        "version": x.version,
+        "status": x.status,
+        "disputed": x.disputed,
+        "event": x.event,
+        "metric": x.metric,
+        "population": x.population,
+        "location": x.location,
+        "figure": {
+            "text": x.figure.text,
+            "low": x.figure.low,
+            "high": x.figure.high,
+            "point": x.figure.point,
+            "qualifier": x.figure.qualifier.value,
+        },
+        "as_of": x.as_of.isoformat(),
+        "claimant": x.claimant,
+        "source": x.source,
+        "url": x.url,
+        "quote": x.quote,
+        "published_at": x.published_at.isoformat() if x.published_at else None,
+        "cites": x.cites,
+        "note": x.note,
+        "retraction": _retraction_json(x.retraction),
+        "created_at": x.created_at.isoformat(),
+        "updated_at": x.updated_at.isoformat(),
+    }
+
+
+def claim_of_snapshot(snap: dict[str, Any]) -> Claim:
+    """The claim a revision stored (the inverse of snapshot_of)."""
+    figure, retraction = snap["figure"], snap["retraction"]
+    return Claim(
+        id=snap["id"],
+        version=snap["version"],
+        status=snap["status"],
+        disputed=snap["disputed"],
+        event=snap["event"],
+        metric=snap["metric"],
+        population=snap["population"],
+        location=snap["location"],
+        figure=Figure(
+            figure["text"],
+            figure["low"],
+            figure["high"],
+            figure["point"],
+            QUALIFIERS[figure["qualifier"]],
+        ),
+        as_of=date.fromisoformat(snap["as_of"]),
+        claimant=snap["claimant"],
+        source=snap["source"],
+        url=snap["url"],
+        quote=snap["quote"],
+        published_at=_moment(snap["published_at"]),
+        cites=snap["cites"],
+        note=snap["note"],
+        retraction=_retraction(retraction) if retraction else None,
+        created_at=datetime.fromisoformat(snap["created_at"]),
+        updated_at=datetime.fromisoformat(snap["updated_at"]),
+    )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _retraction_json(retraction: Retraction | None) -> dict[str, Any] | None:
+    if retraction is None:
+        return None
+    return {
+        "reason": retraction.reason,
+        "url": retraction.url,
+        "retracted_at": retraction.retracted_at.isoformat(),
+    }
+
+
+# --- disputes ------------------------------------------------------------------------------
+
+
+def _dispute(row: models.Dispute) -> Dispute:
+    return Dispute(
+        str(row.id),
+        str(row.claim_id),
+        row.by,
+        row.reason,
+        row.url,
+        row.created_at,
+        row.closed_at,
+        row.close_note,
+    )
+
+
+def disputes_of(session: Session, claim_id: str) -> list[Dispute]:
+    """The claim's disputes, oldest first."""
+    query = select(d).where(d.claim_id == parse_id(claim_id)).order_by(d.id)
+    return [_dispute(row) for row in session.scalars(query)]
+
+
+def insert_dispute(
+    session: Session, claim_id: str, by: str, reason: str, url: str | None, now: datetime
+) -> Dispute:
+    row = models.Dispute(claim_id=int(claim_id), by=by, reason=reason, url=url, created_at=now)
+    session.add(row)
+    session.flush()
+    return _dispute(row)
+
+
+def close_dispute(
+    session: Session, claim_id: str, dispute_id: str, note: str | None, now: datetime
+) -> Dispute:
+    """Close the claim's dispute (the caller checked it is open); NotFound when it has none."""
+    number = parse_id(dispute_id)
+    row = session.get(d, number) if number else None
+    if row is None or str(row.claim_id) != claim_id:
+        raise NotFound(f"Claim {claim_id} has no dispute {dispute_id}.")
+    row.closed_at, row.close_note = now, note
+    session.flush()
+    return _dispute(row)
+
+
+def get_dispute(session: Session, claim_id: str, dispute_id: str) -> Dispute:
+    """The claim's dispute with that id; NotFound when it has none."""
+    number = parse_id(dispute_id)
+    row = session.get(d, number) if number else None
+    if row is None or str(row.claim_id) != claim_id:
+        raise NotFound(f"Claim {claim_id} has no dispute {dispute_id}.")
+    return _dispute(row)

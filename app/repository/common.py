@@ -22,6 +22,7 @@ def parse_id(text: str) -> int | None:
 
 
 M = TypeVar("M", bound=Base)
+T = TypeVar("T")
 
 
 def page(
@@ -33,9 +34,9 @@ def page(
     return list(session.scalars(query))
 
 
-def _found(row: M | None, noun: str, name: str, field: str | None) -> M:
-    if row is not None:
-        return row
+def _found(found: T | None, noun: str, name: str, field: str | None) -> T:
+    if found is not None:
+        return found
     raise unknown(noun, name, field)
 
 

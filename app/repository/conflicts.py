@@ -1,87 +1,208 @@
-"""Stored conflicts."""
+"""Stored conflicts: read as domain values, opened from findings, cleared, resolved."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import models
-from app.repository.common import _found, parse_id
-from app.repository.resources import get_event, get_metric
+from app.domain.model import Claim, ConflictFilter, ConflictKind, Finding, Gap, StoredConflict
+from app.repository.common import parse_id, unknown
+from app.repository.resources import NAMES, ids_by_name
+
+k, e, m, p = models.Conflict, models.Event, models.Metric, models.Population
+
+CONFLICT_COLUMNS: dict[str, Any] = {
+    "id": k.id, "key": k.key, "kind": k.kind, "claim_a": k.claim_a_id, "claim_b": k.claim_b_id,
+    "event": e.slug, "metric": m.name, "population": p.name, "location": k.location,
+    "dispute": k.dispute_id, "detail": k.detail, "gap_absolute": k.gap_absolute,
+    "gap_relative": k.gap_relative, "status": k.status, "opened_at": k.opened_at,
+    "closed_at": k.closed_at, "resolution_note": k.resolution_note, "resolved_by": k.resolved_by,
+}  # fmt: skip
+_NAMES = tuple(CONFLICT_COLUMNS)
+KINDS = {kind.value: kind for kind in ConflictKind}
 
 
-def live_conflicts_of(session: Session, claim_ids: set[int]) -> list[models.Conflict]:
-    """Open and resolved conflicts that involve any of the claims."""
-    k = models.Conflict
-    involves = k.claim_a_id.in_(claim_ids) | k.claim_b_id.in_(claim_ids)
-    return list(session.scalars(select(k).where(involves, k.status.in_(("open", "resolved")))))
+def _query() -> Select[Any]:
+    return (
+        select(*CONFLICT_COLUMNS.values())
+        .join(e, e.id == k.event_id)
+        .join(m, m.id == k.metric_id)
+        .join(p, p.id == k.population_id)
+    )
 
 
-def conflicts_of(session: Session, claim_id: int) -> list[models.Conflict]:
-    """Every conflict that ever involved the claim, whatever its status, oldest first."""
-    k = models.Conflict
-    involves = (k.claim_a_id == claim_id) | (k.claim_b_id == claim_id)
-    return list(session.scalars(select(k).where(involves).order_by(k.id)))
-
-
-def conflict_view(row: models.Conflict) -> dict[str, Any]:
-    """A stored conflict as clients see it."""
-    claims = [str(row.claim_a_id)] + ([str(row.claim_b_id)] if row.claim_b_id else [])
+def _conflict(values: Sequence[Any]) -> StoredConflict:
+    f = dict(zip(_NAMES, values, strict=True))
+    claims = (str(f["claim_a"]),) + ((str(f["claim_b"]),) if f["claim_b"] else ())
     gap = None
-    if row.gap_absolute is not None:
-        gap = {"absolute": row.gap_absolute, "relative": row.gap_relative}
-    return {
-        "id": str(row.id),
-        "kind": row.kind,
-        "claims": claims,
-        "event": row.event.slug,
-        "metric": row.metric.name,
-        "population": row.population.name,
-        "location": row.location,
-        "dispute": str(row.dispute_id) if row.dispute_id else None,
-        "detail": row.detail,
-        "gap": gap,
-        "status": row.status,
-        "opened_at": row.opened_at,
-        "closed_at": row.closed_at,
-        "resolution_note": row.resolution_note,
-        "resolved_by": row.resolved_by,
-    }
+    if f["gap_absolute"] is not None:
+        gap = Gap(f["gap_absolute"], f["gap_relative"])
+    return StoredConflict(
+        id=str(f["id"]),
+        key=f["key"],
+        kind=KINDS[f["kind"]],
+        claims=claims,
+        event=f["event"],
+        metric=f["metric"],
+        population=f["population"],
+        location=f["location"],
+        dispute=str(f["dispute"]) if f["dispute"] else None,
+        detail=f["detail"],
+        gap=gap,
+        status=f["status"],
+        opened_at=f["opened_at"],
+        closed_at=f["closed_at"],
+        resolution_note=f["resolution_note"],
+        resolved_by=f["resolved_by"],
+    )
 
 
-def get_conflict(session: Session, conflict_id: str) -> models.Conflict:
-    number = parse_id(conflict_id)
-    row = session.get(models.Conflict, number) if number else None
-    return _found(row, "conflict", conflict_id, None)
+def _read(session: Session, query: Select[Any]) -> list[StoredConflict]:
+    return [_conflict(row) for row in session.execute(query.order_by(k.id))]
 
 
-def conflict_filters(
-    session: Session,
-    *,
-    event: str | None = None,
-    metric: str | None = None,
-    kind: str | None = None,
-    status: str | None = None,
-    since: datetime | None = None,
-) -> list[ColumnElement[bool]]:
-    k = models.Conflict
+def _where(session: Session, f: ConflictFilter) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
-    if event is not None:
-        where.append(k.event_id == get_event(session, event, field="event").id)
-    if metric is not None:
-        where.append(k.metric_id == get_metric(session, metric, field="metric").id)
-    if kind is not None:
-        where.append(k.kind == kind)
-    if status is not None:
-        where.append(k.status == status)
-    if since is not None:
-        where.append(k.opened_at >= since)
+    for noun, name in (("event", f.event), ("metric", f.metric)):
+        if name is not None:
+            ids = ids_by_name(session, noun, {name})
+            if name not in ids:
+                raise unknown(noun, name, noun)
+            where.append(getattr(k, f"{noun}_id") == ids[name])
+    if f.kind is not None:
+        where.append(k.kind == f.kind)
+    if f.status is not None:
+        where.append(k.status == f.status)
+    if f.since is not None:
+        where.append(k.opened_at >= f.since)
     return where
 
 
-def conflicts_where(session: Session, *where: ColumnElement[bool]) -> list[models.Conflict]:
-    k = models.Conflict
-    return list(session.scalars(select(k).where(*where).order_by(k.id)))
+def page_conflicts(
+    session: Session, f: ConflictFilter, after: int, limit: int
+) -> list[StoredConflict]:
+    """Up to limit+1 conflicts with id > after, by id: the extra one tells that more follow."""
+    return _read(session, _query().where(k.id > after, *_where(session, f)).limit(limit + 1))
+
+
+def find_conflicts(session: Session, f: ConflictFilter) -> list[StoredConflict]:
+    """Every conflict the filter admits, by id."""
+    return _read(session, _query().where(*_where(session, f)))
+
+
+def get_conflict(session: Session, conflict_id: str) -> StoredConflict:
+    number = parse_id(conflict_id)
+    found = _read(session, _query().where(k.id == number)) if number else []
+    if not found:
+        raise unknown("conflict", conflict_id, None)
+    return found[0]
+
+
+def conflicts_of(session: Session, claim_id: str) -> list[StoredConflict]:
+    """Every conflict that ever involved the claim, whatever its status, oldest first."""
+    number = parse_id(claim_id)
+    return _read(session, _query().where((k.claim_a_id == number) | (k.claim_b_id == number)))
+
+
+def live_conflicts_of(session: Session, claim_ids: Iterable[str]) -> list[StoredConflict]:
+    """Open and resolved conflicts that involve any of the claims."""
+    ids = {int(i) for i in claim_ids}
+    involves = k.claim_a_id.in_(ids) | k.claim_b_id.in_(ids)
+    return _read(session, _query().where(involves, k.status.in_(("open", "resolved"))))
+
+
+def event_conflicts(
+    session: Session, event: str, opened_by: datetime | None = None
+) -> list[StoredConflict]:
+    """The event's conflicts opened by `opened_by`, or (None) those not cleared now."""
+    where = [e.slug == event]
+    where.append(k.status != "cleared" if opened_by is None else k.opened_at <= opened_by)
+    return _read(session, _query().where(*where))
+
+
+def insert_conflicts(
+    session: Session, found: list[tuple[Finding, Claim]], now: datetime
+) -> list[StoredConflict]:
+    """Open conflicts for findings, each placed in the group of its claim; in order."""
+    if not found:
+        return []
+    names = {kind: {getattr(claim, kind) for _, claim in found} for kind in NAMES}
+    ids = {
+        kind: ids_by_name(session, kind, names[kind]) for kind in ("event", "metric", "population")
+    }
+    rows = [
+        {
+            "key": finding.key,
+            "kind": finding.kind.value,
+            "event_id": ids["event"][claim.event],
+            "metric_id": ids["metric"][claim.metric],
+            "population_id": ids["population"][claim.population],
+            "location": claim.location,
+            "claim_a_id": int(finding.claims[0]),
+            "claim_b_id": int(finding.claims[1]) if len(finding.claims) > 1 else None,
+            "dispute_id": int(finding.dispute) if finding.dispute else None,
+            "status": "open",
+            "opened_at": now,
+            **_description(finding),
+        }
+        for finding, claim in found
+    ]
+    new_ids = session.scalars(insert(k).returning(k.id, sort_by_parameter_order=True), rows).all()
+    return [
+        StoredConflict(
+            id=str(new_id),
+            key=finding.key,
+            kind=finding.kind,
+            claims=finding.claims,
+            event=claim.event,
+            metric=claim.metric,
+            population=claim.population,
+            location=claim.location,
+            dispute=finding.dispute,
+            detail=finding.detail,
+            gap=finding.gap,
+            status="open",
+            opened_at=now,
+            closed_at=None,
+            resolution_note=None,
+            resolved_by=None,
+        )
+        for new_id, (finding, claim) in zip(new_ids, found, strict=True)
+    ]
+
+
+def _description(finding: Finding) -> dict[str, Any]:
+    gap = finding.gap
+    return {
+        "detail": finding.detail,
+        "gap_absolute": gap.absolute if gap else None,
+        "gap_relative": gap.relative if gap else None,
+    }
+
+
+def describe(session: Session, conflict: StoredConflict, finding: Finding) -> StoredConflict:
+    """The open conflict described by the finding that holds now (its claims may have changed)."""
+    if (conflict.detail, conflict.gap) != (finding.detail, finding.gap):
+        values = _description(finding)
+        session.execute(update(k).where(k.id == int(conflict.id)).values(**values))
+    return replace(conflict, detail=finding.detail, gap=finding.gap)
+
+
+def close(
+    session: Session,
+    conflict: StoredConflict,
+    status: str,
+    now: datetime,
+    note: str | None = None,
+    actor: str | None = None,
+) -> StoredConflict:
+    """The open conflict cleared (it stopped holding) or resolved (by `actor`, with `note`)."""
+    values = {"status": status, "closed_at": now, "resolution_note": note, "resolved_by": actor}
+    session.execute(update(k).where(k.id == int(conflict.id)).values(**values))
+    return replace(conflict, status=status, closed_at=now, resolution_note=note, resolved_by=actor)

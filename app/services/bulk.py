@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from app import models, repository
-from app.domain.model import InvalidInput, LimitExceeded
+from app import repository
+from app.domain.model import Claim, ClaimFilter, InvalidInput, LimitExceeded
 from app.schemas import ClaimCreate
 from app.services import claims
 
@@ -81,7 +80,7 @@ def import_rows(
         if isinstance(result, Rejection):
             outcomes.append(Outcome(number, rejection=result))
         else:
-            outcomes.append(Outcome(number, id=result["id"]))
+            outcomes.append(Outcome(number, id=result.id))
     return outcomes
 
 
@@ -142,32 +141,27 @@ def _rejected(field: str, detail: str) -> Rejection:
     return Rejection(detail, ((field, detail),))
 
 
-def export_claims(
-    session: Session, filters: dict[str, str | None], batch: int = 250
-) -> Iterator[repository.claims.Snapshot]:
+def export_claims(session: Session, filters: ClaimFilter, batch: int = 250) -> Iterator[Claim]:
     """The claims matching the list's filters, by id, read `batch` at a time: each batch is
     its own short read, and memory holds one batch (and its claimants' chains), never more.
 
     Unknown filter names are InvalidInput at once, before the first claim.
     """
-    return _claims(session, claims.claim_where(session, filters), batch)
+    repository.claims.check_filter(session, filters)
+    return _batches(session, filters, batch)
 
 
-def _claims(
-    session: Session, where: list[ColumnElement[bool]], size: int
-) -> Iterator[repository.claims.Snapshot]:
+def _batches(session: Session, filters: ClaimFilter, size: int) -> Iterator[Claim]:
     after = 0
-    while batch := _batch(session, where, after, size):
-        after = int(batch[-1]["id"])
+    while batch := _batch(session, filters, after, size):
+        after = int(batch[-1].id)
         yield from batch
         del batch  # before reading the next one
 
 
-def _batch(
-    session: Session, where: list[ColumnElement[bool]], after: int, size: int
-) -> list[repository.claims.Snapshot]:
-    rows = repository.common.page(session, models.Claim, after, size - 1, *where)
-    snaps = claims.with_successors(session, rows) if rows else []
+def _batch(session: Session, filters: ClaimFilter, after: int, size: int) -> list[Claim]:
+    found = repository.claims.page_claims(session, filters, after, size - 1)
+    current = claims.with_successors(session, found) if found else []
     # End the read and forget the rows: no transaction stays open while the client reads.
     session.close()
-    return snaps
+    return current

@@ -2,36 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
-from app import models, repository
+from app import repository
 from app.db import begin_write
-from app.domain.model import StateConflict
-from app.models import utcnow
+from app.domain.model import ConflictFilter, StateConflict, StoredConflict, utcnow
+from app.schemas import ConflictRead
 from app.services import webhooks
 
 
 def list_conflicts(
-    session: Session, filters: dict[str, Any], after: int, limit: int
-) -> list[models.Conflict]:
-    where = repository.conflicts.conflict_filters(session, **filters)
-    return repository.common.page(session, models.Conflict, after, limit, *where)
+    session: Session, filters: ConflictFilter, after: int, limit: int
+) -> list[StoredConflict]:
+    """Up to limit+1 conflicts by id: the extra one tells that more follow."""
+    return repository.conflicts.page_conflicts(session, filters, after, limit)
 
 
-def resolve_conflict(session: Session, conflict_id: str, note: str, actor: str) -> models.Conflict:
+def read_conflict(session: Session, conflict_id: str) -> StoredConflict:
+    return repository.conflicts.get_conflict(session, conflict_id)
+
+
+def resolve_conflict(session: Session, conflict_id: str, note: str, actor: str) -> StoredConflict:
     """Close an open conflict with an editor's note; it stays resolved while it holds."""
     begin_write(session)
     conflict = repository.conflicts.get_conflict(session, conflict_id)
-    repository.claims.lock_events(session, ids={conflict.event_id})
-    session.refresh(conflict)
+    repository.claims.lock_events(session, slugs={conflict.event})
+    conflict = repository.conflicts.get_conflict(session, conflict_id)  # again, under the lock
     if conflict.status != "open":
         raise StateConflict(f"Conflict {conflict_id} is {conflict.status}, not open.")
-    conflict.status, conflict.closed_at = "resolved", utcnow()
-    conflict.resolution_note, conflict.resolved_by = note, actor
-    webhooks.emit(
-        session, "conflict.resolved", lambda: repository.conflicts.conflict_view(conflict)
-    )
+    resolved = repository.conflicts.close(session, conflict, "resolved", utcnow(), note, actor)
+    webhooks.Outbox(session).emit("conflict.resolved", ConflictRead.of(resolved))
     session.commit()
-    return conflict
+    return resolved

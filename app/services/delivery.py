@@ -21,10 +21,11 @@ import httpx
 import structlog
 from sqlalchemy.orm import Session
 
-from app import models, repository
+from app import repository
 from app.config import Settings
 from app.db import begin_write
-from app.models import utcnow
+from app.domain.model import utcnow
+from app.domain.records import Delivery, Webhook
 from app.services import ssrf, webhooks
 
 log = structlog.get_logger()
@@ -73,7 +74,7 @@ def signed_headers(job: Job, now: datetime) -> dict[str, str]:
     }
 
 
-def signing_secrets(webhook: models.Webhook, now: datetime) -> tuple[str, ...]:
+def signing_secrets(webhook: Webhook, now: datetime) -> tuple[str, ...]:
     """The current secret, and the previous one while its rotation window lasts."""
     expires = webhook.previous_secret_expires_at
     if webhook.previous_secret and expires is not None and expires > now:
@@ -95,28 +96,28 @@ def lease_seconds(settings: Settings) -> float:
 def claim_due(session: Session, settings: Settings, limit: int) -> list[Job]:
     """Take up to `limit` due deliveries for one attempt each; no other worker gets them."""
     now = utcnow()
-    due = repository.webhooks.any_due(
-        session, now
-    )  # a plain read first: idle polls take no write lock
+    due = repository.webhooks.any_due(session, now)  # a plain read: idle polls take no write lock
     session.rollback()
     if not due:
         return []
     begin_write(session)
-    jobs = [
-        _lease(session, row, now, settings)
-        for row in repository.webhooks.due_deliveries(session, now, limit)
-    ]
+    deliveries = repository.webhooks.due_deliveries(session, now, limit)
+    hooks = repository.webhooks.webhooks_by_id(session, {d.webhook_id for d in deliveries})
+    until = now + timedelta(seconds=lease_seconds(settings))
+    repository.webhooks.lease_deliveries(session, [d.id for d in deliveries], now, until)
     session.commit()
-    return jobs
+    return [_job(d, hooks[d.webhook_id], now) for d in deliveries]
 
 
-def _lease(session: Session, row: models.WebhookDelivery, now: datetime, settings: Settings) -> Job:
-    webhook = session.get_one(models.Webhook, row.webhook_id)
-    row.attempts += 1
-    row.last_attempt_at = now
-    row.next_attempt_at = now + timedelta(seconds=lease_seconds(settings))
+def _job(delivery: Delivery, webhook: Webhook, now: datetime) -> Job:
+    """The attempt the lease just counted (the delivery as read before it was leased)."""
     return Job(
-        row.id, row.attempts, row.message_id, row.body, webhook.url, signing_secrets(webhook, now)
+        delivery.id,
+        delivery.attempts + 1,
+        delivery.message_id,
+        delivery.body,
+        webhook.url,
+        signing_secrets(webhook, now),
     )
 
 
@@ -146,30 +147,36 @@ def send(client: httpx.Client, job: Job, *, allow_private: bool) -> Outcome:
 def record(session: Session, job: Job, outcome: Outcome, settings: Settings) -> None:
     """Store the attempt's outcome and schedule the next, unless the attempt was taken over."""
     begin_write(session)
-    row = session.get(models.WebhookDelivery, job.delivery_id, with_for_update=True)
-    if row is None or row.status != "pending" or row.attempts != job.attempt:
+    delivery = repository.webhooks.locked_delivery(session, job.delivery_id)
+    if delivery is None or delivery.status != "pending" or delivery.attempts != job.attempt:
         session.rollback()
         return
     if outcome.status_code == 410:
-        webhook = session.get_one(models.Webhook, row.webhook_id)
-        webhooks.disable(session, webhook, "The endpoint answered 410 Gone.")
+        webhooks.disable(session, delivery.webhook_id, "The endpoint answered 410 Gone.")
     now = utcnow()
-    row.response_status, row.last_error = outcome.status_code, outcome.error
-    row.status, row.next_attempt_at = _next_step(row, outcome, now, settings)
-    row.delivered_at = now if outcome.delivered else None
+    status, next_attempt_at = _next_step(delivery, outcome, now, settings)
+    repository.webhooks.record_attempt(
+        session,
+        delivery.id,
+        status=status,
+        next_attempt_at=next_attempt_at,
+        response_status=outcome.status_code,
+        last_error=outcome.error,
+        delivered_at=now if outcome.delivered else None,
+    )
     session.commit()
 
 
 def _next_step(
-    row: models.WebhookDelivery, outcome: Outcome, now: datetime, settings: Settings
+    delivery: Delivery, outcome: Outcome, now: datetime, settings: Settings
 ) -> tuple[str, datetime | None]:
     """The delivery's status after this attempt, and when to try again."""
     if outcome.delivered:
         return "delivered", None
-    expired = now - row.created_at >= timedelta(hours=settings.webhook_retry_hours)
+    expired = now - delivery.created_at >= timedelta(hours=settings.webhook_retry_hours)
     if outcome.status_code == 410 or expired:
         return "failed", None
-    return "pending", now + backoff(row.attempts, settings.webhook_retry_base_seconds)
+    return "pending", now + backoff(delivery.attempts, settings.webhook_retry_base_seconds)
 
 
 def deliver_due(

@@ -8,12 +8,11 @@ from concurrent.futures import Future
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.model import InvalidInput
+from app.domain.model import Claim, InvalidInput
 from app.schemas import ClaimCreate
 from app.services import claims
-from app.services.claims import Snapshot
 
-Waiting = tuple[ClaimCreate, str, "Future[Snapshot]"]
+Waiting = tuple[ClaimCreate, str, "Future[Claim]"]
 
 
 class ClaimRecorder:
@@ -33,9 +32,9 @@ class ClaimRecorder:
         self._waiting_lock = threading.Lock()
         self._turn = threading.Lock()
 
-    def record(self, body: ClaimCreate, actor: str) -> Snapshot:
+    def record(self, body: ClaimCreate, actor: str) -> Claim:
         """The recorded claim, once committed; InvalidInput names the field at fault."""
-        done: Future[Snapshot] = Future()
+        done: Future[Claim] = Future()
         mine = (body, actor, done)
         with self._waiting_lock:
             self._waiting.append(mine)

@@ -7,49 +7,30 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from app import models, repository
+from app import repository
 from app.config import Settings
 from app.db import begin_write
-from app.domain.model import NotFound
-from app.models import utcnow
+from app.domain.records import ApiKey, Principal, Role
 
-
-class Role(StrEnum):
-    READER = "reader"
-    EDITOR = "editor"
-    ADMIN = "admin"
-
-    def admits(self, needed: Role) -> bool:
-        order = list(Role)
-        return order.index(self) >= order.index(needed)
-
-
-@dataclass(frozen=True)
-class Principal:
-    name: str
-    role: Role
+# Principal and Role live in app.domain.records; named here too for their earlier importers.
+__all__ = [
+    "KeyCache",
+    "Principal",
+    "Role",
+    "authenticate",
+    "create_key",
+    "hash_key",
+    "list_keys",
+    "revoke_key",
+]
 
 
 def hash_key(key: str) -> str:
     # Keys are 256 random bits, so a plain SHA-256 is as strong as a slow hash here.
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def authenticate(connection: Connection, key: str, settings: Settings) -> Principal | None:
-    """The principal a bearer key stands for, or None for an unknown or revoked key."""
-    admin = settings.admin_key.get_secret_value() if settings.admin_key else None
-    if admin and hmac.compare_digest(key.encode(), admin.encode()):
-        return Principal("admin", Role.ADMIN)
-    row = repository.keys.api_key_by_hash(connection, hash_key(key))
-    if row is None or row.revoked_at is not None:
-        return None
-    return Principal(row.name, Role(row.role))
 
 
 class KeyCache:
@@ -81,22 +62,43 @@ class KeyCache:
         self._known.clear()
 
 
-def create_key(session: Session, name: str, role: Role) -> tuple[models.ApiKey, str]:
-    """A new key row and the key itself, which is never stored and never shown again."""
+def authenticate(
+    factory: sessionmaker[Session], key: str, settings: Settings, cache: KeyCache
+) -> Principal | None:
+    """The principal a bearer key stands for, or None for an unknown or revoked key.
+
+    Asks the database on a connection of its own, returned before the caller goes on.
+    """
+    return cache.principal(key, lambda: _look_up(factory, key, settings))
+
+
+def _look_up(factory: sessionmaker[Session], key: str, settings: Settings) -> Principal | None:
+    admin = settings.admin_key.get_secret_value() if settings.admin_key else None
+    if admin and hmac.compare_digest(key.encode(), admin.encode()):
+        return Principal("admin", Role.ADMIN)
+    return repository.keys.principal_by_hash(factory, hash_key(key))
+
+
+def create_key(session: Session, name: str, role: Role) -> tuple[ApiKey, str]:
+    """A new key and the key itself, which is never stored and never shown again."""
     key = "tly_" + secrets.token_urlsafe(32)
     begin_write(session)
-    row = models.ApiKey(name=name, role=role.value, key_hash=hash_key(key), prefix=key[:10])
-    session.add(row)
+    created = repository.keys.insert_key(
+        session, name=name, role=role, key_hash=hash_key(key), prefix=key[:10]
+    )
     session.commit()
-    return row, key
+    return created, key
 
 
-def revoke_key(session: Session, key_id: int) -> models.ApiKey:
+def list_keys(session: Session, after: int, limit: int) -> list[ApiKey]:
+    """Up to limit+1 keys after the id `after`: the extra one tells that more follow."""
+    return repository.keys.key_page(session, after, limit)
+
+
+def revoke_key(session: Session, key_id: str, cache: KeyCache) -> ApiKey:
     """Revoke a key; it answers 401 from now on. Revoking twice is harmless."""
     begin_write(session)
-    row = session.get(models.ApiKey, key_id)
-    if row is None:
-        raise NotFound(f"No API key with id {key_id}.")
-    row.revoked_at = row.revoked_at or utcnow()
+    revoked = repository.keys.revoke_key(session, key_id)
     session.commit()
-    return row
+    cache.clear()
+    return revoked

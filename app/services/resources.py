@@ -2,86 +2,131 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from sqlalchemy.orm import Session
 
-from app import models, repository
-from app.db import Base, begin_write
+from app import repository
+from app.db import begin_write
 from app.domain.model import AlreadyExists
-from app.models import utcnow
+from app.domain.records import Event, Metric, Population, Source
+from app.schemas import (
+    EventCreate,
+    EventUpdate,
+    MetricCreate,
+    MetricUpdate,
+    PopulationCreate,
+    SourceCreate,
+    SourceUpdate,
+)
 
-R = TypeVar("R", bound=Base)
 
-
-def _create(session: Session, row: R, find: Callable[[Session, str], R | None], key: str) -> R:
-    """Insert `row`; AlreadyExists naming `key` when another row has its value."""
-    begin_write(session)
-    value = getattr(row, key)
-    if find(session, value):
-        noun = type(row).__tablename__
+def _refuse_taken(found: object | None, noun: str, key: str, value: str) -> None:
+    """AlreadyExists naming `key` when another `noun` (`found`) has the value."""
+    if found is not None:
         raise AlreadyExists(f'A {noun} with {key} "{value}" already exists.', field=key)
-    session.add(row)
-    session.commit()
-    return row
 
 
-def _update(
-    session: Session, get: Callable[[Session, str], R], name: str, changes: dict[str, Any]
-) -> R:
-    """Apply `changes` to the row named `name` (NotFound when there is none)."""
+def create_event(session: Session, body: EventCreate) -> Event:
+    """A new event; AlreadyExists when its slug is taken."""
     begin_write(session)
-    row = get(session, name)
-    for field, value in changes.items():
-        setattr(row, field, value)
-    if hasattr(row, "updated_at"):
-        row.updated_at = utcnow()
+    _refuse_taken(
+        repository.resources.event_by_slug(session, body.slug), "event", "slug", body.slug
+    )
+    event = repository.resources.insert_event(session, **body.model_dump())
     session.commit()
-    return row
+    return event
 
 
-def create_event(session: Session, fields: dict[str, Any]) -> models.Event:
-    return _create(session, models.Event(**fields), repository.resources.event_by_slug, "slug")
+def get_event(session: Session, slug: str) -> Event:
+    return repository.resources.get_event(session, slug)
 
 
-def update_event(session: Session, slug: str, changes: dict[str, Any]) -> models.Event:
-    return _update(session, repository.resources.get_event, slug, changes)
+def list_events(session: Session, after: int, limit: int) -> list[Event]:
+    """Up to limit+1 events after the id `after`: the extra one tells that more follow."""
+    return repository.resources.event_page(session, after, limit)
 
 
-def create_source(session: Session, fields: dict[str, Any]) -> models.Source:
-    return _create(session, models.Source(**fields), repository.resources.source_by_slug, "slug")
+def update_event(session: Session, slug: str, body: EventUpdate) -> Event:
+    """The event with the fields `body` sets changed; NotFound when there is none."""
+    begin_write(session)
+    changes = body.model_dump(exclude_unset=True)
+    event = repository.resources.update_event(session, slug, changes)
+    session.commit()
+    return event
 
 
-def update_source(session: Session, slug: str, changes: dict[str, Any]) -> models.Source:
-    return _update(session, repository.resources.get_source, slug, changes)
+def create_source(session: Session, body: SourceCreate) -> Source:
+    """A new source; AlreadyExists when its slug is taken."""
+    begin_write(session)
+    taken = repository.resources.source_by_slug(session, body.slug)
+    _refuse_taken(taken, "source", "slug", body.slug)
+    source = repository.resources.insert_source(session, **body.model_dump(mode="json"))
+    session.commit()
+    return source
 
 
-def create_metric(session: Session, fields: dict[str, Any]) -> models.Metric:
+def get_source(session: Session, slug: str) -> Source:
+    return repository.resources.get_source(session, slug)
+
+
+def list_sources(session: Session, after: int, limit: int) -> list[Source]:
+    """Up to limit+1 sources after the id `after`: the extra one tells that more follow."""
+    return repository.resources.source_page(session, after, limit)
+
+
+def update_source(session: Session, slug: str, body: SourceUpdate) -> Source:
+    """The source with the fields `body` sets changed; NotFound when there is none."""
+    begin_write(session)
+    changes = body.model_dump(mode="json", exclude_unset=True)
+    source = repository.resources.update_source(session, slug, changes)
+    session.commit()
+    return source
+
+
+def create_metric(session: Session, body: MetricCreate) -> Metric:
     """A new metric; its kind is fixed for life, since conflict rules depend on it."""
-    return _create(session, models.Metric(**fields), repository.resources.metric_by_name, "name")
+    begin_write(session)
+    taken = repository.resources.metric_by_name(session, body.name)
+    _refuse_taken(taken, "metric", "name", body.name)
+    metric = repository.resources.insert_metric(session, **body.model_dump(mode="json"))
+    session.commit()
+    return metric
 
 
-def update_metric(session: Session, name: str, changes: dict[str, Any]) -> models.Metric:
-    return _update(session, repository.resources.get_metric, name, changes)
+def get_metric(session: Session, name: str) -> Metric:
+    return repository.resources.get_metric(session, name)
 
 
-def create_population(
-    session: Session, name: str, parent: str, description: str | None
-) -> models.Population:
+def list_metrics(session: Session, after: int, limit: int) -> list[Metric]:
+    """Up to limit+1 metrics after the id `after`: the extra one tells that more follow."""
+    return repository.resources.metric_page(session, after, limit)
+
+
+def update_metric(session: Session, name: str, body: MetricUpdate) -> Metric:
+    """The metric with the fields `body` sets changed (never its kind); NotFound when none."""
+    begin_write(session)
+    changes = body.model_dump(exclude_unset=True)
+    metric = repository.resources.update_metric(session, name, changes)
+    session.commit()
+    return metric
+
+
+def create_population(session: Session, body: PopulationCreate) -> Population:
     """A new population, a part of `parent`; the tree can only grow, so it has no cycles."""
     begin_write(session)
-    if repository.resources.population_by_name(session, name):
-        raise AlreadyExists(f'A population named "{name}" already exists.', field="name")
-    parent_row = repository.resources.get_population(session, parent, field="parent")
-    population = models.Population(name=name, parent_id=parent_row.id, description=description)
-    session.add(population)
+    if repository.resources.population_by_name(session, body.name) is not None:
+        raise AlreadyExists(f'A population named "{body.name}" already exists.', field="name")
+    parent = repository.resources.get_population(session, body.parent, field="parent")
+    population = repository.resources.insert_population(
+        session, name=body.name, parent=parent, description=body.description
+    )
     session.commit()
     return population
 
 
-def population_tree(session: Session) -> dict[str, str | None]:
-    """Each population's name and its parent's name."""
-    rows = repository.resources.all_populations(session)
-    names = {row.id: row.name for row in rows}
-    return {row.name: names.get(row.parent_id) if row.parent_id else None for row in rows}
+def get_population(session: Session, name: str) -> Population:
+    return repository.resources.get_population(session, name)
+
+
+def list_populations(session: Session, after: int, limit: int) -> list[Population]:
+    """Up to limit+1 populations after the id `after`: the extra one tells that more follow."""
+    return repository.resources.population_page(session, after, limit)

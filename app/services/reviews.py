@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app import models, repository
-from app.domain.model import ConflictKind
+from app import repository
+from app.domain.model import Claim, ConflictKind, StoredConflict
 from app.domain.review import Verdict, verdict
 
 VALUE_KINDS = {
@@ -20,7 +20,7 @@ VALUE_KINDS = {
 
 @dataclass(frozen=True)
 class Review:
-    claim: repository.claims.Snapshot
+    claim: Claim
     publisher: str  # the source's name
     verdict: Verdict
     reviewed_at: datetime  # the last change to the claim or to a conflict involving it
@@ -28,22 +28,24 @@ class Review:
 
 def review_claim(session: Session, claim_id: str) -> Review:
     """Tally's finding about the claim as the ledger stands; NotFound for an unknown id."""
-    row = repository.claims.get_claim(session, claim_id)
-    conflicts = repository.conflicts.conflicts_of(session, row.id)
-    disputes = repository.claims.disputes_of(session, {row.id})
-    retraction = row.retraction["reason"] if row.status == "retracted" and row.retraction else None
+    claim = repository.claims.get_claim(session, claim_id)
+    conflicts = repository.conflicts.conflicts_of(session, claim.id)
+    disputes = repository.claims.disputes_of(session, claim.id)
+    retraction = claim.retraction.reason if claim.retracted and claim.retraction else None
     found = verdict(
         retraction,
         [(d.by, d.reason) for d in disputes if d.closed_at is None],
-        [(_other(c, row.id), c.detail) for c in conflicts if _open_value_conflict(c)],
+        [(_other(c, claim.id), c.detail) for c in conflicts if _open_value_conflict(c)],
     )
-    moments = [row.updated_at, *(c.closed_at or c.opened_at for c in conflicts)]
-    return Review(repository.claims.snapshot(row), row.source.name, found, max(moments))
+    moments = [claim.updated_at, *(c.closed_at or c.opened_at for c in conflicts)]
+    publisher = repository.resources.get_source(session, claim.source).name
+    return Review(claim, publisher, found, max(moments))
 
 
-def _open_value_conflict(conflict: models.Conflict) -> bool:
+def _open_value_conflict(conflict: StoredConflict) -> bool:
     return conflict.status == "open" and conflict.kind in VALUE_KINDS
 
 
-def _other(conflict: models.Conflict, claim_id: int) -> str:
-    return str(conflict.claim_b_id if conflict.claim_a_id == claim_id else conflict.claim_a_id)
+def _other(conflict: StoredConflict, claim_id: str) -> str:
+    """The other claim of a pair conflict."""
+    return next((c for c in conflict.claims if c != claim_id), claim_id)

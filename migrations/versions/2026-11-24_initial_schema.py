@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from app.domain import vocabulary
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -238,47 +240,50 @@ def upgrade() -> None:
     _seed_builtins()
 
 
-METRICS = [
-    ("deaths", "cumulative"),
-    ("injuries", "cumulative"),
-    ("arrests", "cumulative"),
-    ("evacuated", "cumulative"),
-    ("missing", "stock"),
-    ("displaced", "stock"),
-    ("troops_deployed", "stock"),
-    ("protesters", "stock"),
-    ("hospitalized", "stock"),
-]
-POPULATIONS = [
-    ("all", None),
-    ("civilians", "all"),
-    ("security_forces", "all"),
-    ("children", "civilians"),
-]
-
-
 def _seed_builtins() -> None:
-    """The built-in metrics and population tree of SPEC §1."""
+    """The built-in metrics and population tree of SPEC §1, as app.domain.vocabulary has them."""
     now = datetime.now(UTC)
     if op.get_bind().dialect.name == "sqlite":
         now = now.replace(tzinfo=None)  # as app.models.UTCDateTime stores it
     metric = sa.table(
-        "metric", sa.column("name"), sa.column("kind"), sa.column("unit"), sa.column("created_at")
+        "metric",
+        sa.column("name"),
+        sa.column("kind"),
+        sa.column("unit"),
+        sa.column("description"),
+        sa.column("created_at"),
     )
     op.bulk_insert(
-        metric, [{"name": n, "kind": k, "unit": "people", "created_at": now} for n, k in METRICS]
+        metric,
+        [
+            {
+                "name": m.name,
+                "kind": m.kind.value,
+                "unit": m.unit,
+                "description": m.description,
+                "created_at": now,
+            }
+            for m in vocabulary.METRICS
+        ],
     )
     population = sa.table(
         "population",
         sa.column("id"),
         sa.column("name"),
         sa.column("parent_id"),
+        sa.column("description"),
         sa.column("created_at"),
     )
-    ids = {name: i for i, (name, _) in enumerate(POPULATIONS, start=1)}
+    ids = {p.name: i for i, p in enumerate(vocabulary.POPULATIONS, start=1)}
     rows = [
-        {"id": ids[n], "name": n, "parent_id": ids.get(p or ""), "created_at": now}
-        for n, p in POPULATIONS
+        {
+            "id": ids[p.name],
+            "name": p.name,
+            "parent_id": ids.get(p.parent or ""),
+            "description": p.description,
+            "created_at": now,
+        }
+        for p in vocabulary.POPULATIONS
     ]
     op.bulk_insert(population, rows)
     if op.get_bind().dialect.name == "postgresql":

@@ -1,0 +1,186 @@
+"""The words extraction reads by: what names a metric, who is counted, what only joins.
+
+Metric cues are keyed by the built-in metric names of app.domain.vocabulary, and
+populations by its population names: nothing here lists them again.
+"""
+
+from __future__ import annotations
+
+from app.domain.vocabulary import (
+    ARRESTS,
+    CHILDREN,
+    CIVILIANS,
+    DEATHS,
+    DISPLACED,
+    EVACUATED,
+    HOSPITALIZED,
+    INJURIES,
+    MISSING,
+    PROTESTERS,
+    SECURITY_FORCES,
+    TROOPS_DEPLOYED,
+)
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The words of a space-separated text."""
+    return frozenset(text.split())
+
+
+def phrase_set(*texts: str) -> frozenset[tuple[str, ...]]:
+    """Each text as a tuple of its words."""
+    return frozenset(tuple(text.split()) for text in texts)
+
+
+# ---------------------------------------------------------------- metrics
+
+# Cue words and phrases of each built-in metric (SPEC §1).
+METRIC_CUES: dict[str, tuple[str, ...]] = {
+    DEATHS.name: (
+        "killed", "kill", "kills", "killing", "died", "die", "dies", "dying", "dead", "death",
+        "deaths", "fatalities", "fatality", "perished", "slain", "murdered", "massacred",
+        "drowned", "executed", "toll", "lives", "bodies", "death toll", "lost their lives",
+        "shot dead",
+    ),
+    INJURIES.name: (
+        "injured", "injuring", "injure", "injures", "injuries", "injury", "wounded", "wounding",
+        "wounds", "hurt", "hurting",
+    ),
+    ARRESTS.name: (
+        "arrested", "arrest", "arrests", "arresting", "detained", "detain", "detaining",
+        "detention", "detentions", "held", "jailed", "apprehended", "imprisoned",
+        "in custody", "into custody", "rounded up",
+    ),
+    DISPLACED.name: (
+        "displaced", "displacing", "displacement", "fled", "flee", "fleeing", "homeless",
+        "refugees", "uprooted", "from their homes", "out of their homes", "without shelter",
+        "lost their homes",
+    ),
+    MISSING.name: ("missing", "disappeared", "trapped", "unaccounted for"),
+    EVACUATED.name: (
+        "evacuated", "evacuate", "evacuating", "evacuation", "evacuations", "evacuees",
+    ),
+    HOSPITALIZED.name: (
+        "hospitalised", "hospitalized", "hospitalisations", "hospitalizations", "hospital",
+        "hospitals", "intensive care",
+    ),
+    PROTESTERS.name: (
+        "marched", "rallied", "protested", "demonstrated", "turnout", "crowd",
+        "took to the streets", "take to the streets", "taking to the streets", "took part",
+        "turned out",
+    ),
+    TROOPS_DEPLOYED.name: (
+        "sent", "send", "sends", "sending", "deployed", "deploy", "deploys", "deploying",
+        "deployment", "dispatched", "dispatch", "dispatching", "stationed", "massed", "mobilised",
+        "mobilized", "ordered", "reinforcements",
+    ),
+}  # fmt: skip
+# Counts no built-in metric names, proposed with metric None; UNNAMED stands for their metric.
+UNNAMED = ""
+UNNAMED_CUES = ("cases", "case", "infections", "infected", "affected", "casualties")
+# Each cue phrase, as a tuple of its words -> the metric it names.
+CUES = {
+    tuple(cue.split()): metric
+    for metric, cues in (*METRIC_CUES.items(), (UNNAMED, UNNAMED_CUES))
+    for cue in cues
+}
+# Subjects that count whatever the verb after them reaches ("the death toll ... rose to 50").
+LEVEL_VERBS = phrase_set(
+    "rose to", "risen to", "climbed to", "jumped to", "increased to", "grew to", "fell to",
+    "dropped to", "reached", "stood at", "stands at", "hit", "topped", "passed", "exceeded",
+    "surpassed", "reach", "at", "to",
+)  # fmt: skip
+
+# ---------------------------------------------------------------- people
+
+SECURITY_FORCE_NOUNS = word_set(
+    "police policemen policewomen policeman officers officer soldiers soldier troops servicemen"
+    " serviceman guards guard gendarmes peacekeepers guardsmen marines paratroopers conscripts"
+    " forces personnel"
+)
+TROOP_NOUNS = word_set(
+    "soldiers troops servicemen paratroopers marines peacekeepers forces reinforcements conscripts"
+)
+CHILD_NOUNS = word_set(
+    "children child kids minors babies infants toddlers schoolchildren boys girls pupils"
+)
+CIVILIAN_NOUNS = word_set("civilians civilian non-combatants noncombatants")
+PROTESTER_NOUNS = word_set(
+    "protesters protestors protester demonstrators demonstrator marchers crowd"
+)
+# The built-in populations a counted noun puts a figure in, first match first; else "all".
+POPULATION_NOUNS: tuple[tuple[str, frozenset[str]], ...] = (
+    (SECURITY_FORCES.name, SECURITY_FORCE_NOUNS),
+    (CHILDREN.name, CHILD_NOUNS),
+    (CIVILIANS.name, CIVILIAN_NOUNS),
+)
+PEOPLE_NOUNS = (
+    word_set(
+        "people persons person residents villagers men women man woman others victims passengers"
+        " migrants workers miners students patients tourists pilgrims fans spectators worshippers"
+        " inmates prisoners detainees hostages fighters militants rebels insurgents gunmen"
+        " attackers journalists reporters activists rioters looters supporters members citizens"
+        " nationals foreigners crew sailors fishermen farmers staff employees teachers doctors"
+        " nurses medics paramedics firefighters rescuers volunteers survivors adults pensioners"
+        " individuals suspects mourners pedestrians motorists drivers climbers hikers them whom"
+        " those evacuees refugees asylum-seekers youths teenagers relatives family families"
+        " households customers voters delegates shoppers diners guests boy girl child counselor"
+        " counsellor teacher worker driver pilot resident journalist reporter nurse doctor"
+        " student passenger soldier policeman civilian protester"
+    )
+    | SECURITY_FORCE_NOUNS
+    | CHILD_NOUNS
+    | CIVILIAN_NOUNS
+    | PROTESTER_NOUNS
+)
+NOT_PEOPLE = word_set(
+    "kilometers kilometres meters metres centimeters millimeters liters litres helicopters"
+    " containers numbers shelters towers letters orders borders centers centres chapters layers"
+    " barriers rivers waters quarters headquarters computers tankers bombers trailers papers"
+    " dollars hours years"
+)
+
+# ---------------------------------------------------------------- words that join
+
+DETERMINERS = word_set("the them whom those these its their his her our your this that a an")
+# Words between a figure and its noun that do not change what it counts.
+HEAD_ADJECTIVES = word_set(
+    "more other additional further new extra fellow confirmed suspected probable possible"
+)
+# Words between a head and its predicate that keep the predicate its own.
+AUXILIARIES = word_set(
+    "were was are is have has had been be being reportedly also later still now already"
+    " subsequently allegedly confirmed believed feared thought said reported known to remain"
+    " remained remains left all both who that taken rushed admitted brought airlifted treated"
+    " receiving seriously critically badly slightly lightly fatally forced initially so far"
+    " officially either likely presumed listed"
+)
+PREPOSITIONS = word_set(
+    "in from at on near across inside outside around throughout during for with among"
+)
+MODALS = word_set("could may might would will can should need needs needed")
+NEGATIONS = word_set("not never no none n't without")
+# Words between a cue and the figure it reaches ("killed at least", "deaths of", "put ... at").
+LEFT_FILLERS = word_set(
+    "a an the of to at all another additional further some total nearly almost about around"
+    " more than over up least estimated its their his her reportedly also so far now had has"
+    " have been were was are is among"
+)
+INCLUDING = phrase_set(
+    "including", "among them", "among whom", "of whom", "of them", "mostly", "most of them",
+    "many of them", "among those", "including at least",
+)  # fmt: skip
+FUNCTION_WORDS = (
+    AUXILIARIES
+    | PREPOSITIONS
+    | MODALS
+    | word_set(
+        "and or but while as after before since by for with of the a an to than when where"
+        " which this that these his her its their our over under according said says"
+    )
+)
+DAY_NAMES = word_set(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may"
+    " june july august september october november december jan feb mar apr jun jul aug sep sept"
+    " oct nov dec"
+)
