@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,14 +26,30 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     db_timeout_seconds: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # A body must keep arriving: at most this long between two reads, and this long in all
+    # (408 beyond); a request still waiting for its body holds none of the `threads` slots.
+    body_idle_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
     bulk_max_bytes: int = Field(default=20_971_520, ge=1024)
     # One bulk request is one transaction: this bounds how long it holds the write lock.
     bulk_max_rows: int = Field(default=5_000, ge=1)
+    # Where readers reach Tally (links in ClaimReview documents, alerts and feeds); without
+    # it, Tally names its own address, http://TALLY_HOST:TALLY_PORT.
+    public_url: AnyHttpUrl | None = None
     # The `author` of the ClaimReview documents Tally publishes.
     claimreview_author: str = Field(default="Tally", min_length=1, max_length=200)
     claimreview_author_url: str | None = None
     figure_tolerance: float = Field(default=0.1, ge=0, lt=1)
     idempotency_ttl_hours: float = Field(default=24, gt=0)
+    # A request holding an Idempotency-Key renews its lease every third of this; a retry takes
+    # the key over once the lease has lapsed (its first request's process died).
+    idempotency_lease_seconds: float = Field(default=30.0, gt=0)
+    # Larger answers are not kept: a retry is told the request was handled (409).
+    idempotency_max_response_bytes: int = Field(default=1_048_576, ge=0)
+    # How often the worker deletes expired Idempotency-Key records.
+    idempotency_purge_seconds: float = Field(default=600.0, gt=0)
+    # /readyz says not ready when the SQLite database's file system has less free space.
+    sqlite_min_free_bytes: int = Field(default=16_777_216, ge=0)
     webhook_allow_private: bool = False
     # The delivery worker runs inside `tally serve` unless this is false (then run `tally worker`).
     run_worker: bool = True
@@ -52,6 +68,11 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite", "postgresql")):
             raise ValueError("must be sqlite:///… or postgresql+psycopg://…")
         return url
+
+    @property
+    def base_url(self) -> str:
+        """Tally's public address, without a trailing slash."""
+        return str(self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     BeforeValidator,
@@ -40,7 +42,39 @@ Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Url = Annotated[AnyHttpUrl, Field(max_length=2000)]
 Id = Annotated[str, BeforeValidator(str)]  # ids are opaque strings to clients
-Day = Annotated[date, Field(ge=date(1800, 1, 1), le=date(2200, 12, 31))]
+FIRST_DAY, LAST_DAY = date(1800, 1, 1), date(2200, 12, 31)
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+ISO_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII
+)
+
+
+def _iso_only(value: Any) -> Any:
+    """Timestamps are ISO 8601 text, not numbers (which pydantic would read as Unix time)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not ISO_MOMENT.fullmatch(value):
+        raise ValueError("must be an ISO 8601 timestamp such as 2022-01-10T08:00:00Z")
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The moment in UTC (a timestamp without a zone is UTC)."""
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-05:00 is past the last moment Python knows
+        raise ValueError("is out of range") from None
+
+
+def _kept(value: datetime) -> datetime:
+    """A moment Tally stores: within the years of its dates (Day)."""
+    if not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise ValueError(f"must fall between {FIRST_DAY} and {LAST_DAY}")
+    return value
+
+
+Moment = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_in_utc)]
+KeptMoment = Annotated[Moment, AfterValidator(_kept)]  # stored: published_at, retracted_at
 
 
 class Input(BaseModel):
@@ -245,7 +279,7 @@ class ClaimFields(Input):
     as_of: Day | None = None
     url: Url | None = None
     quote: LongText | None = None
-    published_at: datetime | None = None
+    published_at: KeptMoment | None = None
     cites: ClaimId | None = None
     note: LongText | None = None
 
@@ -282,7 +316,7 @@ class Retraction(BaseModel):
 class RetractBody(Input):
     reason: Reason
     url: Url | None = None
-    retracted_at: datetime | None = None
+    retracted_at: KeptMoment | None = None
 
 
 class ClaimRead(BaseModel):

@@ -110,3 +110,36 @@ def test_a_failed_batch_fails_every_claim_in_it_and_records_none(
     monkeypatch.undo()
     assert count_claims(ledger) == 0
     assert recorder.record(body(), "tester").version == 1
+
+
+@pytest.mark.slow
+def test_a_claim_that_crashes_its_check_fails_alone_among_concurrent_writers(
+    ledger: TestClient, live_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One request's bad input never fails another's: 25 claims whose figure makes the check
+    raise an unexpected error, among 75 valid ones posted at the same time."""
+    import httpx
+
+    from tests.conftest import ADMIN_KEY
+
+    real = claims.parse_figure
+
+    def parse_figure(text: str, **options: Any) -> Any:
+        if text == "boom":
+            raise RuntimeError("a grammar bug")
+        return real(text, **options)
+
+    monkeypatch.setattr(claims, "parse_figure", parse_figure)
+    bodies = [
+        claim_body(claimant=f"Office {n}", figure="boom" if n % 4 == 0 else str(10 + n))
+        for n in range(100)
+    ]
+    auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with (
+        httpx.Client(base_url=live_url, headers=auth, timeout=60) as http,
+        ThreadPoolExecutor(32) as pool,
+    ):
+        answers = list(pool.map(lambda b: http.post("/v1/claims", json=b), bodies))
+    statuses = [a.status_code for a in answers]
+    assert statuses == [500 if n % 4 == 0 else 201 for n in range(100)]
+    assert count_claims(ledger) == 75

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +30,12 @@ ORGANIZATION_WORDS = frozenset((
 
 class JsonLDResponse(JSONResponse):
     media_type = "application/ld+json"
+
+    def render(self, content: Any) -> bytes:
+        # Safe to paste into an HTML <script type="application/ld+json">: no text can close
+        # the element or open another (JSON allows these escapes in any string).
+        body = super().render(content)
+        return body.replace(b"<", b"\\u003c").replace(b">", b"\\u003e").replace(b"&", b"\\u0026")
 
 
 class Node(BaseModel):
@@ -78,14 +86,15 @@ class ClaimReview(BaseModel):
     response_model_exclude_none=True,
 )
 def claim_review(
-    claim_id: str, request: Request, session: SessionDep, settings: SettingsDep, _: Reader
+    claim_id: str, session: SessionDep, settings: SettingsDep, _: Reader
 ) -> ClaimReview:
     """Tally's finding about a claim as ClaimReview JSON-LD (application/ld+json)."""
     review = reviews.review_claim(session, claim_id)
     author = Party(
         type="Organization", name=settings.claimreview_author, url=settings.claimreview_author_url
     )
-    return as_claim_review(review, str(request.url_for("read_claim", claim_id=claim_id)), author)
+    url = f"{settings.base_url}/v1/claims/{review.claim.id}"  # never the request's Host header
+    return as_claim_review(review, url, author)
 
 
 def as_claim_review(review: Review, url: str, author: Party) -> ClaimReview:

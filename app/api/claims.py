@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.api.deps import Editor, Reader, RecorderDep, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
-from app.api.paging import Cursor, Limit, after_id, next_cursor
+from app.api.paging import Cursor, Limit, NameFilter, after_id, next_cursor
 from app.domain.model import Claim, ClaimFilter
 from app.schemas import (
     ClaimCreate,
@@ -18,6 +17,7 @@ from app.schemas import (
     DisputeClose,
     DisputeCreate,
     DisputeRead,
+    Moment,
     Page,
     RetractBody,
     RevisionRead,
@@ -27,7 +27,7 @@ from app.services import claims
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=ERROR_RESPONSES)
 
 AsOf = Annotated[
-    datetime | None, Query(description="ISO timestamp: the claim as the ledger knew it then")
+    Moment | None, Query(description="ISO timestamp: the claim as the ledger knew it then")
 ]
 
 
@@ -46,11 +46,11 @@ def create_claim(
 
 
 def claim_filters(
-    event: str | None = None,
-    metric: str | None = None,
-    population: str | None = None,
-    claimant: Annotated[str | None, Query(max_length=300)] = None,
-    source: str | None = None,
+    event: NameFilter = None,
+    metric: NameFilter = None,
+    population: NameFilter = None,
+    claimant: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
+    source: NameFilter = None,
     status: Literal["active", "retracted"] | None = None,
 ) -> ClaimFilter:
     """The filters of the claims list, which the export shares."""
@@ -77,8 +77,7 @@ def list_claims(
 def read_claim(
     claim_id: str, response: Response, session: SessionDep, _: Reader, as_of: AsOf = None
 ) -> ClaimRead:
-    moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
-    return _claim(claims.read_claim(session, claim_id, moment), response)
+    return _claim(claims.read_claim(session, claim_id, as_of), response)
 
 
 @router.patch("/{claim_id}")

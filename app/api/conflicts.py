@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter
 
 from app.api.deps import Editor, Reader, SessionDep
 from app.api.errors import ERROR_RESPONSES
-from app.api.paging import Cursor, Limit, after_id, to_page
+from app.api.paging import Cursor, Limit, NameFilter, after_id, to_page
 from app.domain.model import ConflictFilter, ConflictKind
-from app.schemas import ConflictRead, Page, ResolveBody
+from app.schemas import ConflictRead, Moment, Page, ResolveBody
 from app.services import conflicts
 
 router = APIRouter(prefix="/v1/conflicts", tags=["conflicts"], responses=ERROR_RESPONSES)
@@ -23,11 +22,11 @@ Status = Literal["open", "cleared", "resolved"]
 def list_conflicts(
     session: SessionDep,
     _: Reader,
-    event: str | None = None,
+    event: NameFilter = None,
     kind: ConflictKind | None = None,
     status: Status | None = None,
-    metric: str | None = None,
-    since: datetime | None = None,
+    metric: NameFilter = None,
+    since: Moment | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ConflictRead]:

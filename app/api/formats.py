@@ -20,7 +20,9 @@ def safe_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    # A spreadsheet skips leading spaces (a no-break space too) before it reads a formula.
+    formula = text.startswith(FORMULA_STARTS) or text.lstrip().startswith(FORMULA_STARTS)
+    return "'" + text if formula else text
 
 
 def csv_rows(header: list[str], rows: Iterable[list[Any]]) -> Iterable[str]:
@@ -67,7 +69,7 @@ def _bounds(interval: dict[str, Any] | None) -> list[Any]:
 def report_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown an editor can read or paste."""
     stamp = report["as_of"] or report["generated_at"]
-    lines = [f"# Figures for {report['event']}", "", f"As the ledger stood at {stamp}.", ""]
+    lines = [f"# Figures for {_md(report['event'])}", "", f"As the ledger stood at {stamp}.", ""]
     totals = ", ".join(f"{kind}: {n}" for kind, n in report["open_conflicts"].items())
     lines += [f"Open conflicts: {totals or 'none'}.", ""]
     for group in report["groups"]:
@@ -76,8 +78,8 @@ def report_markdown(report: dict[str, Any]) -> str:
 
 
 def _group_markdown(group: dict[str, Any]) -> list[str]:
-    where = f" in {group['location']}" if group["location"] else ""
-    lines = [f"## {group['metric']} ({group['population']}){where}", ""]
+    where = f" in {_md(group['location'])}" if group["location"] else ""
+    lines = [f"## {_md(group['metric'])} ({_md(group['population'])}){where}", ""]
     lines += [
         f"- Range of the latest figures: {_interval(group['range'])}",
         f"- Consensus: {_interval(group['consensus'])}",
@@ -103,5 +105,16 @@ def _interval(interval: dict[str, Any] | None) -> str:
     return f"{interval['low']:,} to {high}"
 
 
+# Text is only ever put inside a line (after other text), where these are the signs that
+# Markdown (CommonMark with tables) reads: escaped, no text can open HTML, a link, an
+# image, emphasis or a cell; line breaks become spaces, so none can start a heading.
+_ESCAPES = str.maketrans(
+    {c: "\\" + c for c in "\\`*_[]|~"}
+    | {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+    | dict.fromkeys("\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029", " ")
+)
+
+
 def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text as inert inline Markdown: on one line, every sign Markdown reads there escaped."""
+    return str(text).translate(_ESCAPES)

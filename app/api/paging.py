@@ -8,14 +8,17 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
-from app.domain.model import InvalidInput
+from app.domain.model import InvalidInput, parse_id
 from app.schemas import Page
 
 T = TypeVar("T")
 
+# A list's filter by name (an event's slug, a metric's name …): absent, or a name.
+NameFilter = Annotated[str | None, Query(min_length=1, max_length=100)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page (at most 1,000)")]
 Cursor = Annotated[
-    str | None, Query(max_length=100, description="`next_cursor` of the previous page")
+    str | None,
+    Query(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="`next_cursor` of the previous page"),
 ]
 
 
@@ -24,10 +27,10 @@ def after_id(cursor: str | None) -> int:
     if cursor is None:
         return 0
     try:
-        value = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
-    except ValueError:
-        raise InvalidInput("The cursor is not one Tally gave out.", field="cursor") from None
-    if value < 0:
+        value = parse_id(base64.urlsafe_b64decode(cursor.encode() + b"==").decode("ascii"))
+    except ValueError:  # not base64, or not ASCII
+        value = None
+    if value is None:
         raise InvalidInput("The cursor is not one Tally gave out.", field="cursor")
     return value
 

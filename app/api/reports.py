@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Response
@@ -10,8 +9,9 @@ from fastapi import APIRouter, Response
 from app.api import formats
 from app.api.deps import Reader, SessionDep
 from app.api.errors import ERROR_RESPONSES
+from app.api.paging import NameFilter
 from app.domain.model import ConflictFilter
-from app.schemas import Discrepancy, EventReport, Page
+from app.schemas import Discrepancy, EventReport, Moment, Page
 from app.services import reports
 
 router = APIRouter(prefix="/v1", tags=["reports"], responses=ERROR_RESPONSES)
@@ -29,12 +29,11 @@ def event_report(
     slug: str,
     session: SessionDep,
     _: Reader,
-    as_of: datetime | None = None,
+    as_of: Moment | None = None,
     format: Literal["json", "csv", "markdown"] = "json",
 ) -> EventReport | Response:
-    moment = as_of.replace(tzinfo=as_of.tzinfo or UTC) if as_of else None
     report = EventReport.model_validate(
-        reports.event_report(session, slug, moment), from_attributes=True
+        reports.event_report(session, slug, as_of), from_attributes=True
     )
     if format == "csv":
         body = formats.report_csv(report.model_dump(mode="json"))
@@ -49,11 +48,10 @@ def event_report(
 def discrepancies(
     session: SessionDep,
     _: Reader,
-    event: str | None = None,
-    metric: str | None = None,
-    since: datetime | None = None,
+    event: NameFilter = None,
+    metric: NameFilter = None,
+    since: Moment | None = None,
 ) -> Page[Discrepancy]:
-    moment = since.replace(tzinfo=since.tzinfo or UTC) if since else None
-    found = reports.discrepancies(session, ConflictFilter(event, metric, since=moment))
+    found = reports.discrepancies(session, ConflictFilter(event, metric, since=since))
     items = [Discrepancy.model_validate(d, from_attributes=True) for d in found]
     return Page[Discrepancy](items=items, next_cursor=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -48,14 +49,32 @@ class Figure:
     qualifier: Qualifier
 
 
+MAX_ID = 2**63 - 1  # the largest row id of either database
+
+
+def parse_id(text: str) -> int | None:
+    """The row id a client's opaque id stands for: ASCII digits within range, else None
+    (superscript or other-script digits are not ids)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
 def utcnow() -> datetime:
     """Now, in UTC: every timestamp Tally records."""
     return datetime.now(UTC)
 
 
 def normalise(text: str | None) -> str:
-    """The comparison key of a claimant or location: case- and space-insensitive."""
-    return " ".join((text or "").casefold().split())
+    """The comparison key of a claimant or location (SPEC §4): the same for every way of
+    writing the same name — case, spaces, composed or decomposed letters, fullwidth forms,
+    invisible format characters (zero-width space, soft hyphen, BOM), Turkish dotted İ."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf").casefold()
+    # casefold turns İ into i + combining dot above, which NFKC keeps apart from a plain i.
+    text = unicodedata.normalize("NFKC", text).replace("i\u0307", "i")
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,9 @@ from app.domain.model import (
     Revision,
     StaleVersion,
     normalise,
+    parse_id,
 )
-from app.repository.common import parse_id, unknown
+from app.repository.common import unknown
 from app.repository.resources import NAMES, ids_by_name
 
 c, e, m, p, s, d = (

@@ -10,17 +10,6 @@ from sqlalchemy.orm import Session
 from app.db import Base
 from app.domain.model import InvalidInput, NotFound
 
-MAX_ID = 2**63 - 1
-
-
-def parse_id(text: str) -> int | None:
-    """The row id a client's opaque id stands for: ASCII digits within range, else None."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 19:
-        return None
-    value = int(text)
-    return value if 0 < value <= MAX_ID else None
-
-
 M = TypeVar("M", bound=Base)
 T = TypeVar("T")
 

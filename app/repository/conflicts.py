@@ -11,8 +11,16 @@ from sqlalchemy import ColumnElement, Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import models
-from app.domain.model import Claim, ConflictFilter, ConflictKind, Finding, Gap, StoredConflict
-from app.repository.common import parse_id, unknown
+from app.domain.model import (
+    Claim,
+    ConflictFilter,
+    ConflictKind,
+    Finding,
+    Gap,
+    StoredConflict,
+    parse_id,
+)
+from app.repository.common import unknown
 from app.repository.resources import NAMES, ids_by_name
 
 k, e, m, p = models.Conflict, models.Event, models.Metric, models.Population

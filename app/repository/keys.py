@@ -6,9 +6,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import models
-from app.domain.model import NotFound
+from app.domain.model import NotFound, parse_id
 from app.domain.records import ApiKey, Principal, Role
-from app.repository.common import page, parse_id
+from app.repository.common import page
 
 
 def _key(row: models.ApiKey) -> ApiKey:

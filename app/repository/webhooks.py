@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import models
-from app.domain.model import NotFound
+from app.domain.model import NotFound, parse_id
 from app.domain.records import Delivery, Webhook
-from app.repository.common import page, parse_id
+from app.repository.common import page
 
 
 def _webhook(row: models.Webhook) -> Webhook:

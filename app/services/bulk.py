@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import structlog
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from app.domain.model import Claim, ClaimFilter, InvalidInput, LimitExceeded
 from app.schemas import ClaimCreate
 from app.services import claims
 
+log = structlog.get_logger()
 Kind = Literal["ndjson", "csv"]
 COLUMNS = frozenset(ClaimCreate.model_fields)
 
@@ -77,6 +79,9 @@ def import_rows(
         result = next(recorded) if isinstance(row, ClaimCreate) else row
         if isinstance(result, InvalidInput):
             result = Rejection(result.detail, ((result.field or "body", result.detail),))
+        elif isinstance(result, Exception):
+            log.exception("bulk row failed", row=number, exc_info=result)
+            result = _rejected("row", "The row could not be read; the error has been logged.")
         if isinstance(result, Rejection):
             outcomes.append(Outcome(number, rejection=result))
         else:

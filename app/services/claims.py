@@ -71,12 +71,14 @@ def to_figure(value: FigureIn, tolerance: float) -> Figure:
 
 def record_claims(
     session: Session, items: list[tuple[ClaimCreate, str]], tolerance: float
-) -> list[Claim | InvalidInput]:
+) -> list[Claim | Exception]:
     """Record new claims, each on its own (a bad one never blocks the others), atomically.
 
     `items` are (claim, actor). Every claim is checked before any is written, and the good
     ones are inserted together; the conflict engine then runs once over every group they
-    touch. The result holds each claim (with superseded_by) or why it was refused.
+    touch. The result holds each claim (with superseded_by) or why it was refused: an
+    InvalidInput naming the field, or the unexpected error that checking it raised (which
+    fails that claim alone, never the others batched with it).
     """
     begin_write(session)
     bodies = [body for body, _ in items]
@@ -122,7 +124,7 @@ def _checked(
     ids: dict[str, dict[str, int]],
     tolerance: float,
     now: datetime,
-) -> Claim | InvalidInput:
+) -> Claim | Exception:
     """A new claim (not yet recorded: no id), or why it is refused (naming the field)."""
     try:
         for kind in NAMES:
@@ -132,7 +134,7 @@ def _checked(
         if body.cites is not None:
             repository.claims.get_claim(session, body.cites, field="cites")
         figure = to_figure(body.figure, tolerance)
-    except InvalidInput as error:
+    except Exception as error:  # this claim's own fault, whatever it is: see record_claims
         return error
     as_of = body.as_of or (body.published_at.date() if body.published_at else date.today())
     return Claim(

@@ -8,7 +8,7 @@ from concurrent.futures import Future
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.domain.model import Claim, InvalidInput
+from app.domain.model import Claim
 from app.schemas import ClaimCreate
 from app.services import claims
 
@@ -68,7 +68,7 @@ class ClaimRecorder:
                 done.set_exception(error)
             return
         for (*_, done), outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, InvalidInput):
+            if isinstance(outcome, Exception):
                 done.set_exception(outcome)
             else:
                 done.set_result(outcome)
