@@ -124,9 +124,6 @@ def create_key(
     print(key)
 
 
-IMPORT_BATCH = 500  # rows per transaction: each batch holds the write lock only briefly
-
-
 @cli.command("import")
 def import_claims(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="NDJSON or CSV")],
@@ -156,8 +153,8 @@ def import_claims(
     tolerance = settings.figure_tolerance
     with make_sessionmaker(engine)() as session, Progress(console=err) as progress:
         task = progress.add_task("Importing claims", total=len(rows))
-        for start in range(0, len(rows), IMPORT_BATCH):
-            batch = rows[start : start + IMPORT_BATCH]
+        for start in range(0, len(rows), bulk.BATCH_ROWS):
+            batch = rows[start : start + bulk.BATCH_ROWS]
             outcomes += bulk.import_rows(session, batch, actor, tolerance, first=start + 1)
             progress.advance(task, len(batch))
     engine.dispose()

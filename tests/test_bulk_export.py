@@ -243,6 +243,43 @@ def test_row_limit_is_a_413(settings: Settings) -> None:
         assert len(results(post_bulk(client, ndjson(*[claim_body() for _ in range(3)])))) == 3
 
 
+def test_a_file_of_millions_of_tiny_rows_is_refused_without_reading_them_all(
+    settings: Settings,
+) -> None:
+    """Rows are counted as they are read: 2 million `{}` lines (4 MB) are refused at row
+    5,001 with a small, bounded memory, not after building two million rejections."""
+    with limited_client(settings, bulk_max_rows=5_000) as client:
+        seed(client)
+        tracemalloc.start()
+        response = post_bulk(client, b"{}\n" * 2_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert response.status_code == 413
+    assert "more than 5000 rows" in response.json()["detail"]
+    assert peak < 100 * 2**20  # the body and its text; two million rejections took gigabytes
+
+
+def test_a_large_file_is_recorded_in_transactions_of_bounded_size(
+    ledger: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.services import bulk, claims
+
+    sizes: list[int] = []
+    real = claims.record_claims
+
+    def record_claims(session: Session, items: list[Any], tolerance: float) -> Any:
+        sizes.append(len(items))
+        return real(session, items, tolerance)
+
+    monkeypatch.setattr(claims, "record_claims", record_claims)
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 40)
+    rows = [claim_body(claimant=f"Office {n}", figure=str(n + 1)) for n in range(100)]
+    outcomes = results(post_bulk(ledger, ndjson(*rows)))
+    assert sizes == [40, 40, 20]
+    assert [o["row"] for o in outcomes] == list(range(1, 101))
+    assert all(o["status"] == 201 for o in outcomes)
+
+
 @pytest.mark.parametrize("media_type", ["application/json", "text/plain", "multipart/form-data"])
 def test_other_media_types_are_415(ledger: TestClient, media_type: str) -> None:
     response = post_bulk(ledger, ndjson(claim_body()), {"content-type": media_type})
@@ -274,11 +311,12 @@ def test_tally_import_command(
     from typer.testing import CliRunner
 
     from app import cli
+    from app.services import bulk
 
     file = tmp_path / "claims.ndjson"
     file.write_text(ndjson(*kazakhstan_rows("quake")))
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
-    monkeypatch.setattr(cli, "IMPORT_BATCH", 4)  # two batches
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 4)  # two batches
     outcome = CliRunner().invoke(cli.cli, ["import", str(file)])
     assert outcome.exit_code == 1, outcome.output
     assert "5 rows accepted, 1 rejected." in outcome.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -542,9 +543,9 @@ def test_involving_examines_only_pairs_with_that_claim(monkeypatch: pytest.Monke
     examined: list[tuple[str, str]] = []
     original = conflicts._pair_findings
 
-    def spy(x: ClaimFacts, y: ClaimFacts) -> list[Finding]:
+    def spy(x: ClaimFacts, y: ClaimFacts, following: Any) -> list[Finding]:
         examined.append((x.id, y.id))
-        return original(x, y)
+        return original(x, y, following)
 
     monkeypatch.setattr(conflicts, "_pair_findings", spy)
     claims = [claim(f"c{i:03d}", exact(i), day=i % 7, claimant=f"C{i}") for i in range(200)]
@@ -863,12 +864,33 @@ def test_pair_findings_are_the_spec_table(claims: list[ClaimFacts]) -> None:
     ordered = sorted(claims, key=conflicts.chronology)
     for index, a in enumerate(ordered):
         for b in ordered[index + 1 :]:
-            expected |= _spec_pair_kinds(a, b)
+            expected |= _spec_pair_kinds(a, b, claims)
     found = {(f.kind, f.claims) for f in find_conflicts(claims) if f.kind in VALUE_KINDS}
     assert found == expected
 
 
-def _spec_pair_kinds(a: ClaimFacts, b: ClaimFacts) -> set[tuple[ConflictKind, tuple[str, ...]]]:
+def _next_in_series(c: ClaimFacts, claims: list[ClaimFacts]) -> ClaimFacts | None:
+    """The next active claim of c's claimant, group and population, in chronological order."""
+    later = [
+        d
+        for d in claims
+        if not d.retracted
+        and _chain(d) == _chain(c)
+        and conflicts.chronology(d) > conflicts.chronology(c)
+    ]
+    return min(later, key=conflicts.chronology) if later else None
+
+
+def _current(c: ClaimFacts, t: date, claims: list[ClaimFacts]) -> bool:
+    """SPEC §5: c is its claimant's current figure at t from its as_of until the next claim
+    of its series whose as_of <= t."""
+    after = _next_in_series(c, claims)
+    return c.as_of <= t and (after is None or after.as_of > t)
+
+
+def _spec_pair_kinds(
+    a: ClaimFacts, b: ClaimFacts, claims: list[ClaimFacts]
+) -> set[tuple[ConflictKind, tuple[str, ...]]]:
     """SPEC §5's pair rows, transcribed as literally as possible, for A before B."""
     same_group = (a.event, a.metric, a.location_key) == (b.event, b.metric, b.location_key)
     if a.retracted or b.retracted or not same_group:
@@ -877,16 +899,24 @@ def _spec_pair_kinds(a: ClaimFacts, b: ClaimFacts) -> set[tuple[ConflictKind, tu
     fell = b.figure.high is not None and a.figure.low > b.figure.high
     rose_apart = a.figure.high is not None and b.figure.low > a.figure.high
     same_day = a.as_of == b.as_of
+    disjoint = fell or rose_apart
+    consecutive = a.claimant_key == b.claimant_key and _next_in_series(a, claims) is b
     found: set[tuple[ConflictKind, tuple[str, ...]]] = set()
     if a.population == b.population:
-        if cumulative and a.claimant_key == b.claimant_key and a.as_of < b.as_of and fell:
+        both_current = _current(a, b.as_of, claims) and _current(b, b.as_of, claims)
+        if cumulative and consecutive and a.as_of < b.as_of and fell:
             found.add((DR, (a.id, b.id)))
-        elif (cumulative and fell) or (same_day and (fell or rose_apart)):
+        elif a.claimant_key != b.claimant_key and both_current:
+            if (cumulative and a.as_of < b.as_of and fell) or (same_day and disjoint):
+                found.add((VM, (a.id, b.id)))
+        elif consecutive and same_day and disjoint:
             found.add((VM, (a.id, b.id)))
     for part, whole in ((a, b), (b, a)):
+        at = whole.as_of
+        current = _current(part, at, claims) and _current(whole, at, claims)
         in_time = part.as_of <= whole.as_of if cumulative else part.as_of == whole.as_of
         exceeds = whole.figure.high is not None and part.figure.low > whole.figure.high
-        if whole.population in part.population_ancestors and in_time and exceeds:
+        if whole.population in part.population_ancestors and current and in_time and exceeds:
             found.add((PEW, (part.id, whole.id)))
     return found
 

@@ -3,13 +3,19 @@
 Read it against the spec table: `find_conflicts` gathers the pair rules (value_mismatch,
 downward_revision, part_exceeds_whole) and the claim rules (retracted_figure,
 cites_retracted, disputed). Pairs are ordered by `chronology`: A is the earlier claim.
+
+Current figures: a claimant's active claims of one group and population form a series in
+chronological order; a claim is its claimant's current figure at a date t from its own
+as_of until the next claim of its series whose as_of <= t (`successors` finds that next
+claim; `superseded_by` names it). Pairs of claims of different claimants are compared only
+where both are current figures at the later one's date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from app.domain.model import ClaimFacts, ConflictKind, Figure, Finding, Gap, MetricKind
 
@@ -49,50 +55,102 @@ def find_conflicts(claims: Iterable[ClaimFacts], involving: str | None = None) -
     """Every conflict that holds among `claims`, sorted by key, without duplicates.
 
     With `involving`, only the findings whose claims include that id, looking only at the
-    pairs that include it (O(n)). Ids are assumed unique; findings about claims outside the
+    pairs that include it (O(n)). The claims must hold the involved claim's whole group (its
+    series decide what is current). Ids are assumed unique; findings about claims outside the
     group (a citing claim from another group) are reported too.
     """
     by_id = {claim.id: claim for claim in claims}
+    following = successors(by_id.values())
     if involving is None:
-        found = _all_findings(by_id)
+        found = _all_findings(by_id, following)
     elif involving in by_id:
-        found = _findings_involving(by_id[involving], by_id)
+        found = _findings_involving(by_id[involving], by_id, following)
     else:
         found = []
     return sorted({finding.key: finding for finding in found}.values(), key=lambda f: f.key)
 
 
-def superseded_by(claims: Iterable[Succession]) -> dict[str, str | None]:
-    """Each claim id -> the id of its claimant's next active claim of its group and population."""
-    chains: dict[tuple[str, str, str, str, str], list[Succession]] = {}
+S = TypeVar("S", bound=Succession)
+
+
+def successors(claims: Iterable[S]) -> dict[str, S | None]:
+    """Each claim id -> its claimant's next active claim of its group and population (the
+    claim that ends its time as a current figure), or None."""
+    chains: dict[tuple[str, str, str, str, str], list[S]] = {}
     for claim in claims:
         chains.setdefault(_succession_key(claim), []).append(claim)
-    result: dict[str, str | None] = {}
+    result: dict[str, S | None] = {}
     for chain in chains.values():
         result.update(_successors(sorted(chain, key=chronology)))
     return result
 
 
+def superseded_by(claims: Iterable[Succession]) -> dict[str, str | None]:
+    """Each claim id -> the id of its claimant's next active claim of its group and population."""
+    return {i: None if s is None else s.id for i, s in successors(claims).items()}
+
+
+def predecessors(claims: Iterable[S], of: Iterable[Succession]) -> list[S]:
+    """The active claims of `claims` that the claims `of` follow (or would follow) directly in
+    their series: whose time as a current figure a change to `of` can end or extend."""
+    chains: dict[tuple[str, str, str, str, str], list[S]] = {}
+    for claim in claims:
+        if not claim.retracted:
+            chains.setdefault(_succession_key(claim), []).append(claim)
+    found: list[S] = []
+    for changed in of:
+        chain = chains.get(_succession_key(changed), [])
+        earlier = [c for c in chain if c.id != changed.id and chronology(c) < chronology(changed)]
+        if earlier:
+            found.append(max(earlier, key=chronology))
+    return found
+
+
+def newer_figure(claims: Iterable[ClaimFacts], following: Following) -> str | None:
+    """Why a pair of active claims is no longer compared, when a newer figure of one of them
+    is the reason: the sentence an editor reads on the cleared conflict, else None."""
+    a, b = sorted(claims, key=chronology)
+    if a.retracted or b.retracted or not _pair_findings(a, b, _ALL_CURRENT):
+        return None  # it would not hold even without newer figures: a correction cleared it
+    newer = next((n for c in (a, b) if (n := following.get(c.id)) is not None), None)
+    if newer is None:
+        return None
+    figure = f"{newer.figure.text}, {newer.as_of}"
+    return f"No longer compared: {newer.claimant} gave a newer figure ({figure})."
+
+
+def is_current(claim: ClaimFacts, at: date, following: Mapping[str, ClaimFacts | None]) -> bool:
+    """Whether the claim is its claimant's current figure at the date `at`."""
+    after = following.get(claim.id)
+    return claim.as_of <= at and (after is None or after.as_of > at)
+
+
 # --- gathering -----------------------------------------------------------------------------
 
 
-def _all_findings(by_id: Mapping[str, ClaimFacts]) -> list[Finding]:
+Following = Mapping[str, ClaimFacts | None]
+_ALL_CURRENT: Following = {}  # as if no claim had a newer one
+
+
+def _all_findings(by_id: Mapping[str, ClaimFacts], following: Following) -> list[Finding]:
     """The findings of every pair of claims and of every single claim."""
     every = list(by_id.values())
     found = [f for claim in every for f in _claim_findings(claim, by_id)]
     for index, first in enumerate(every):
         for second in every[index + 1 :]:
-            found.extend(_pair_findings(first, second))
+            found.extend(_pair_findings(first, second, following))
     return found
 
 
-def _findings_involving(subject: ClaimFacts, by_id: Mapping[str, ClaimFacts]) -> list[Finding]:
+def _findings_involving(
+    subject: ClaimFacts, by_id: Mapping[str, ClaimFacts], following: Following
+) -> list[Finding]:
     """The findings that include `subject`, from the pairs and claims that can yield them."""
     found = _claim_findings(subject, by_id)
     for other in by_id.values():
         if other.id == subject.id:
             continue
-        found.extend(_pair_findings(subject, other))
+        found.extend(_pair_findings(subject, other, following))
         if other.cites == subject.id:
             found.extend(f for f in _claim_findings(other, by_id) if subject.id in f.claims)
     return found
@@ -101,17 +159,17 @@ def _findings_involving(subject: ClaimFacts, by_id: Mapping[str, ClaimFacts]) ->
 # --- pair rules ----------------------------------------------------------------------------
 
 
-def _pair_findings(x: ClaimFacts, y: ClaimFacts) -> list[Finding]:
+def _pair_findings(x: ClaimFacts, y: ClaimFacts, following: Following) -> list[Finding]:
     """The pair conflicts between two claims, in whichever order they are given."""
     if not _comparable(x, y):
         return []
     a, b = sorted((x, y), key=chronology)
     if a.population == b.population:
-        found = _downward_revision(a, b) or _value_mismatch(a, b)
+        found = _downward_revision(a, b, following) or _value_mismatch(a, b, following)
     elif b.population in a.population_ancestors:
-        found = _part_exceeds_whole(part=a, whole=b)
+        found = _part_exceeds_whole(a, b, following)
     elif a.population in b.population_ancestors:
-        found = _part_exceeds_whole(part=b, whole=a)
+        found = _part_exceeds_whole(b, a, following)
     else:
         found = None  # siblings (civilians, security_forces) are never compared
     return [] if found is None else [found]
@@ -126,8 +184,15 @@ def _comparable(a: ClaimFacts, b: ClaimFacts) -> bool:
     )
 
 
-def _value_mismatch(a: ClaimFacts, b: ClaimFacts) -> Finding | None:
-    """Same population: disjoint on the same as_of, or a cumulative count fell (A.low > B.high)."""
+def _value_mismatch(a: ClaimFacts, b: ClaimFacts, following: Following) -> Finding | None:
+    """Same population: disjoint on the same as_of, or a cumulative count fell (A.low > B.high);
+    between two claimants' current figures at B's date, or two consecutive claims of one
+    claimant's series with the same as_of."""
+    if a.claimant_key == b.claimant_key:
+        if following.get(a.id) is not b or a.as_of != b.as_of:
+            return None
+    elif not (is_current(a, b.as_of, following) and is_current(b, b.as_of, following)):
+        return None
     if a.as_of == b.as_of:
         gap, why = _separation(a.figure, b.figure), _SAME_DATE
     elif a.metric_kind is MetricKind.CUMULATIVE:
@@ -140,9 +205,10 @@ def _value_mismatch(a: ClaimFacts, b: ClaimFacts) -> Finding | None:
     return Finding(ConflictKind.VALUE_MISMATCH, (a.id, b.id), detail, gap)
 
 
-def _downward_revision(a: ClaimFacts, b: ClaimFacts) -> Finding | None:
-    """Cumulative, same claimant, A.as_of < B.as_of, A.low > B.high."""
-    if a.metric_kind is not MetricKind.CUMULATIVE or a.claimant_key != b.claimant_key:
+def _downward_revision(a: ClaimFacts, b: ClaimFacts, following: Following) -> Finding | None:
+    """Cumulative, B follows A directly in one claimant's series, A.as_of < B.as_of,
+    A.low > B.high."""
+    if a.metric_kind is not MetricKind.CUMULATIVE or following.get(a.id) is not b:
         return None
     gap = _excess(a.figure, b.figure) if a.as_of < b.as_of else None
     if gap is None:
@@ -151,8 +217,14 @@ def _downward_revision(a: ClaimFacts, b: ClaimFacts) -> Finding | None:
     return Finding(ConflictKind.DOWNWARD_REVISION, (a.id, b.id), detail, gap)
 
 
-def _part_exceeds_whole(part: ClaimFacts, whole: ClaimFacts) -> Finding | None:
-    """The part's low exceeds the whole's high (cumulative: part.as_of <= whole's; stock: same)."""
+def _part_exceeds_whole(
+    part: ClaimFacts, whole: ClaimFacts, following: Following
+) -> Finding | None:
+    """Both current figures at the whole's as_of, and the part's low exceeds the whole's high
+    (cumulative: part.as_of <= whole's; stock: the same as_of)."""
+    at = whole.as_of
+    if not (is_current(part, at, following) and is_current(whole, at, following)):
+        return None
     if part.metric_kind is MetricKind.CUMULATIVE:
         in_time = part.as_of <= whole.as_of
     else:
@@ -221,14 +293,14 @@ def _succession_key(claim: Succession) -> tuple[str, str, str, str, str]:
     return (claim.event, claim.metric, claim.location_key, claim.population, claim.claimant_key)
 
 
-def _successors(chain: list[Succession]) -> dict[str, str | None]:
+def _successors(chain: list[S]) -> dict[str, S | None]:
     """For a chain in chronological order, each claim's nearest later active claim."""
-    result: dict[str, str | None] = {}
-    following: str | None = None
+    result: dict[str, S | None] = {}
+    following: S | None = None
     for claim in reversed(chain):
         result[claim.id] = following
         if not claim.retracted:
-            following = claim.id
+            following = claim
     return result
 
 

@@ -207,10 +207,21 @@ def close(
     conflict: StoredConflict,
     status: str,
     now: datetime,
-    note: str | None = None,
+    why: str | None = None,
     actor: str | None = None,
 ) -> StoredConflict:
-    """The open conflict cleared (it stopped holding) or resolved (by `actor`, with `note`)."""
+    """The open conflict cleared (it stopped holding; `why`, when known, is added to its detail)
+    or resolved (by `actor`, with the note `why`)."""
+    resolved = status == "resolved"
+    detail = f"{conflict.detail} {why}" if why and not resolved else conflict.detail
+    note = why if resolved else None
     values = {"status": status, "closed_at": now, "resolution_note": note, "resolved_by": actor}
-    session.execute(update(k).where(k.id == int(conflict.id)).values(**values))
-    return replace(conflict, status=status, closed_at=now, resolution_note=note, resolved_by=actor)
+    session.execute(update(k).where(k.id == int(conflict.id)).values(detail=detail, **values))
+    return replace(
+        conflict,
+        status=status,
+        closed_at=now,
+        detail=detail,
+        resolution_note=note,
+        resolved_by=actor,
+    )

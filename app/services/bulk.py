@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Literal
 
 import structlog
@@ -58,12 +59,27 @@ def import_text(
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"The body is not UTF-8 text ({error.reason}).", field="body") from None
-    rows = list(read_rows(io.StringIO(text, newline=""), kind))
+    # Read no further than one row past the limit: a file of millions of tiny rows is
+    # refused after max_rows + 1 of them, not after building them all.
+    rows = list(islice(read_rows(io.StringIO(text, newline=""), kind), max_rows + 1))
     if not rows:
         raise InvalidInput("The file holds no rows.", field="body")
     if len(rows) > max_rows:
-        raise LimitExceeded(f"The file holds {len(rows)} rows; send at most {max_rows} at once.")
-    return import_rows(session, rows, actor, tolerance)
+        raise LimitExceeded(
+            f"The file holds more than {max_rows} rows; send at most {max_rows} at once "
+            "(`tally import` sends a larger file in parts)."
+        )
+    return [
+        outcome
+        for start in range(0, len(rows), BATCH_ROWS)
+        for outcome in import_rows(
+            session, rows[start : start + BATCH_ROWS], actor, tolerance, first=start + 1
+        )
+    ]
+
+
+# Rows recorded in one transaction: bounds the memory and the write lock of a large import.
+BATCH_ROWS = 500
 
 
 def import_rows(

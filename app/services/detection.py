@@ -13,8 +13,21 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app import repository
-from app.domain.conflicts import find_conflicts, superseded_by
-from app.domain.model import Claim, ClaimFacts, Finding, StoredConflict
+from app.domain.conflicts import (
+    Following,
+    find_conflicts,
+    newer_figure,
+    predecessors,
+    successors,
+    superseded_by,
+)
+from app.domain.model import Claim, ClaimFacts, ConflictKind, Finding, StoredConflict
+
+VALUE_KINDS = {
+    ConflictKind.VALUE_MISMATCH,
+    ConflictKind.DOWNWARD_REVISION,
+    ConflictKind.PART_EXCEEDS_WHOLE,
+}
 
 
 @dataclass(frozen=True)
@@ -37,30 +50,56 @@ def ancestors(tree: dict[str, str | None], name: str) -> tuple[str, ...]:
 
 
 def reevaluate(
-    session: Session, changed: list[Claim], now: datetime, *, new: bool = False
+    session: Session,
+    changed: list[Claim],
+    now: datetime,
+    *,
+    new: bool = False,
+    before: list[Claim] | None = None,
 ) -> Detection:
-    """Open, keep or clear the conflicts that involve `changed`, claims just written.
+    """Open, keep or clear the conflicts that a change to `changed`, claims just written, can
+    alter: those of the claims themselves, and the value conflicts of the claims they follow
+    in their series (old places too: `before` holds them as they were), whose time as a
+    current figure the change ended or extended.
 
-    A change to a claim can only alter the conflicts that include it, so only those are
-    re-evaluated: the cost follows the size of the claims' groups, not of the ledger.
+    The cost follows the size of the claims' groups, not of the ledger.
     new: the claims were inserted by this transaction, so no stored conflict involves them.
     """
-    scoped = repository.claims.detection_scope(session, changed)
+    before = before or []
+    scoped = repository.claims.detection_scope(session, [*changed, *before])
     scope = _facts(session, scoped)
     claims = {s.claim.id: s.claim for s in scoped}
+    ids = [x.id for x in changed]
+    followed = [
+        p.id
+        for p in predecessors(scope.values(), [*(scope[i] for i in ids), *before])
+        if p.id not in ids
+    ]
     findings = {
         f.key: f
         for claim, near in _neighbourhoods(changed, scope)
         for f in find_conflicts(near, involving=claim.id)
     }
-    stored = [] if new else repository.conflicts.live_conflicts_of(session, [x.id for x in changed])
+    findings |= {
+        f.key: f
+        for i in followed
+        for f in find_conflicts(_group(scope, i), involving=i)
+        if f.kind in VALUE_KINDS
+    }
+    stored = [
+        c
+        for c in repository.conflicts.live_conflicts_of(session, [*([] if new else ids), *followed])
+        if c.kind in VALUE_KINDS or set(c.claims) & set(ids)
+    ]
+    following = successors(scope.values())
     cleared = []
     for conflict in stored:
         finding = findings.pop(conflict.key, None)
         if conflict.status != "open":
             continue  # resolved by an editor: it stays so while it holds
         if finding is None:
-            cleared.append(repository.conflicts.close(session, conflict, "cleared", now))
+            reason = _newer_figure(conflict, scope, following)
+            cleared.append(repository.conflicts.close(session, conflict, "cleared", now, reason))
         else:
             repository.conflicts.describe(session, conflict, finding)
     opened = repository.conflicts.insert_conflicts(
@@ -106,3 +145,18 @@ def _neighbourhoods(
 
 def _group_of(fact: ClaimFacts) -> tuple[str, str, str]:
     return (fact.event, fact.metric, fact.location_key)
+
+
+def _group(scope: dict[str, ClaimFacts], claim_id: str) -> list[ClaimFacts]:
+    """The claims of the group of the claim with that id."""
+    group = _group_of(scope[claim_id])
+    return [f for f in scope.values() if _group_of(f) == group]
+
+
+def _newer_figure(
+    conflict: StoredConflict, scope: dict[str, ClaimFacts], following: Following
+) -> str | None:
+    """The sentence that says a value conflict cleared because a claimant gave a newer figure."""
+    if conflict.kind not in VALUE_KINDS or not all(c in scope for c in conflict.claims):
+        return None
+    return newer_figure([scope[c] for c in conflict.claims], following)
