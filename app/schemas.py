@@ -511,6 +511,7 @@ class DeliveryRead(Output):
 
 
 MAX_ARTICLE_CHARS = 50_000  # about 8,000 words: longer than any news article
+MAX_CANDIDATES = 200  # candidates in one answer: far more than any news article states
 
 
 class ExtractBody(Input):
@@ -541,7 +542,10 @@ class CandidateRead(BaseModel):
     population: str
     claimant: str | None = Field(description="as written in the article; null when unattributed")
     as_of: date | None
-    quote: str = Field(description="The whole sentence: text[span[0]:span[1]]")
+    quote: str = Field(
+        description="The whole sentence: text[span[0]:span[1]]. A sentence over 1,000 "
+        "characters is quoted in pieces cut at a space, each with its own span."
+    )
     span: tuple[int, int]
     confidence: float = Field(ge=0, le=1)
     why: str = Field(description="The cue words the candidate was read from")
@@ -551,4 +555,15 @@ class CandidateRead(BaseModel):
 
 
 class Extraction(BaseModel):
-    candidates: list[CandidateRead]
+    """The candidates of an article, in the order of the text, at most MAX_CANDIDATES."""
+
+    candidates: list[CandidateRead] = Field(
+        max_length=MAX_CANDIDATES,
+        description=f"In the order of the text; at most {MAX_CANDIDATES}.",
+    )
+    truncated: bool = Field(
+        default=False,
+        description=f"true when the text holds more than {MAX_CANDIDATES} candidates: these "
+        "are the first, up to a sentence's end; send the text from the end of the last "
+        "one's span to read on.",
+    )

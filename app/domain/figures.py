@@ -18,17 +18,34 @@ result still does not exceed the second: `between 1 and 2 million` is
 
 Beyond the table of SPEC §2: vague words go on up to `hundreds of billions`
 (`trillions` would pass the cap); `N or fewer` is at_most; thousands may be
-grouped by commas or spaces (`8 000`); a range may carry a point estimate,
+grouped by commas, spaces (`8 000`, also no-break and narrow spaces) or dots:
+a dot before exactly three digits, with no scale word after, groups thousands
+(`8.000` is 8,000, `1.500.000` is 1,500,000; `1.500 million` is 1.5 million;
+`1234.000` and `1,000.000` are refused); a range may carry a point estimate,
 written `100-300 (best estimate 200)`, so that every structured figure has a
 text that reads back to it.
+
+The grammar reads a text after folding it (`_plain`): format characters (zero-width
+space, soft hyphen, BOM) are dropped, compatibility forms are NFKC-folded (fullwidth
+letters and digits, the long s U+017F, the Kelvin sign U+212A, no-break spaces) and ASCII
+capitals made small. Only ASCII letters are matched regardless of case: the dotted
+capital I (U+0130) and the dotless i (U+0131) stay what they are, so "five" written with
+either is refused, never misread nor a crash. Superscripts, subscripts, circled numbers
+and vulgar fractions are not folded ("5" and a superscript 2 is not 52), and the digits
+of other scripts (Arabic-Indic ...) are not read.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import itertools
 import math
 import re
+import string
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from app.domain.model import MAX_COUNT, Figure, InvalidFigure, Qualifier
@@ -153,8 +170,11 @@ _SCALED = rf"(?:(?:a|{_GROUP})\s+{_BIG})"
 _WORDS = rf"(?:{_SCALED}(?:\s+(?:and\s+)?{_SCALED})*(?:\s+(?:and\s+)?{_GROUP})?|{_GROUP}|zero\b)"
 _DOZENS = rf"(?:(?:a|half\s+a|{_BELOW_100})\s+dozen\b)"
 _HALF = rf"(?:half\s+a\s+(?:hundred\b|{_BIG}))"
-_GROUPED = r"[1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]{0,2}(?:[ \u00a0\u202f\u2009][0-9]{3})+"
-_DIGITS = rf"(?:{_GROUPED}|[1-9][0-9]*|0)(?:\.[0-9]+)?(?![0-9]|[.,][0-9])"
+# Thousands grouped by commas or spaces (no-break spaces are spaces once folded); a decimal
+# point after. Dots may group thousands too: one dot is read by _digits_value, several only so.
+_GROUPED = r"[1-9][0-9]{0,2}(?:,[0-9]{3})+|[1-9][0-9]{0,2}(?: [0-9]{3})+"
+_DOT_GROUPED = r"[1-9][0-9]{0,2}(?:\.[0-9]{3}){2,}"
+_DIGITS = rf"(?:{_DOT_GROUPED}|(?:{_GROUPED}|[1-9][0-9]*|0)(?:\.[0-9]+)?)(?![0-9]|[.,][0-9])"
 _MULTIPLIER = _either(_MULTIPLIERS)
 _DIGIT_NUMBER = rf"(?P<digits>{_DIGITS})(?:\s+(?P<scale>{_MULTIPLIER}))?"
 _NUMBER = rf"(?:{_DOZENS}|{_HALF}|{_WORDS}|{_DIGITS}(?:\s+{_MULTIPLIER})?)"
@@ -167,29 +187,29 @@ _FIGURE = (
     rf"(?P<core>{_CORE})(?:\s+(?P<suffix>{_either(SUFFIX_PHRASES)}))?"
 )
 
-_FIGURE_RE = re.compile(_FIGURE, re.IGNORECASE)
-_DIGIT_NUMBER_RE = re.compile(_DIGIT_NUMBER, re.IGNORECASE)
-_NUMBER_RE = re.compile(_NUMBER, re.IGNORECASE)
+# The regexes read folded text (see _plain), in small letters: no re.IGNORECASE, which would
+# match U+017F, U+212A, U+0130 and U+0131 to ASCII letters that the word tables then miss.
+_FIGURE_RE = re.compile(_FIGURE)
+_DIGIT_NUMBER_RE = re.compile(_DIGIT_NUMBER)
+_NUMBER_RE = re.compile(_NUMBER)
 _RANGE_RES = tuple(
     re.compile(
         form.format(a=f"(?P<a>{_NUMBER})", b=f"(?P<b>{_NUMBER})")
-        + f"(?:{_BEST_ESTIMATE.format(p=f'(?P<point>{_NUMBER})')})?",
-        re.IGNORECASE,
+        + f"(?:{_BEST_ESTIMATE.format(p=f'(?P<point>{_NUMBER})')})?"
     )
     for form in _RANGE_FORMS
 )
-_BARE_BOUND_RE = re.compile(rf"{_DIGITS}|{_BELOW_100}", re.IGNORECASE)
+_BARE_BOUND_RE = re.compile(rf"{_DIGITS}|{_BELOW_100}")
 _SCALED_BOUND_RE = re.compile(
-    rf"(?:{_DIGITS}|{_BELOW_100})\s+(?P<scale>{_MULTIPLIER}(?:\s+{_MULTIPLIER})*)", re.IGNORECASE
+    rf"(?:{_DIGITS}|{_BELOW_100})\s+(?P<scale>{_MULTIPLIER}(?:\s+{_MULTIPLIER})*)"
 )
+_DOT_THOUSANDS_RE = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
+_DOT_BEFORE_THREE_RE = re.compile(r"\.[0-9]{3}\Z")
 
 # Why a text failed the grammar, for a message better than "unreadable".
 _HINTS = (
-    (re.compile(r"\b(?:nan|inf|infinity)\b", re.IGNORECASE), "it is not a finite number"),
-    (
-        re.compile(r"^(?:[-\u2212]|(?:minus|negative)\b)", re.IGNORECASE),
-        "a count cannot be negative",
-    ),
+    (re.compile(r"\b(?:nan|inf|infinity)\b"), "it is not a finite number"),
+    (re.compile(r"^(?:[-\u2212]|(?:minus|negative)\b)"), "a count cannot be negative"),
 )
 _GRAMMAR_HINT = (
     'it does not follow the figure grammar (for example "164", "at least 164", '
@@ -199,6 +219,53 @@ _GRAMMAR_HINT = (
 
 class _Unreadable(Exception):
     """Why a figure cannot be read; parse_figure adds the text."""
+
+
+# ---------------------------------------------------------------- the text the grammar reads
+
+# Compatibility forms left as they are, because folded they would read as other numbers:
+# "5²" is not 52, "①②" not 12, "½" not 1/2.
+_UNFOLDED_FORMS = ("<super>", "<sub>", "<circle>", "<fraction>", "<square>")
+_ASCII_SMALL = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+@dataclass(frozen=True)
+class _Plain:
+    """A text folded for the grammar, and where each of its characters comes from."""
+
+    cased: str  # format characters dropped, compatibility forms folded
+    small: str  # cased with ASCII capitals small (the same length): what the grammar reads
+    origin: list[int] | None  # the text's index of each character of cased; None: the same
+
+    def span_in_text(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the text that cased[start:end] (not empty) was folded from."""
+        if self.origin is None:
+            return start, end
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def _plain(text: str) -> _Plain:
+    """The text as the grammar reads it, character by character (so that a span of the text
+    folds to the same characters alone as within the whole)."""
+    if text.isascii():
+        return _Plain(text, text.lower(), None)
+    folded = [_plain_character(character) for character in text]
+    cased = "".join(folded)
+    origin = [i for i, part in enumerate(folded) for _ in part]
+    return _Plain(cased, cased.translate(_ASCII_SMALL), origin)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_character(character: str) -> str:
+    """A format character (zero-width space, soft hyphen, BOM) is dropped; a compatibility
+    form (fullwidth letters, the long s, the Kelvin sign, no-break spaces) is folded by NFKC,
+    but for forms that would read as other numbers. Other characters stay as they are (the
+    dotted capital I and the dotless i among them)."""
+    if unicodedata.category(character) == "Cf":
+        return ""
+    if unicodedata.decomposition(character).startswith(_UNFOLDED_FORMS):
+        return character
+    return unicodedata.normalize("NFKC", character)
 
 
 # ---------------------------------------------------------------- intervals (the table of SPEC §2)
@@ -266,7 +333,7 @@ def _number_value(text: str) -> int:
     if _NUMBER_RE.fullmatch(text) is None:
         raise _Unreadable(f'"{text}" is not a number')
     digits = _DIGIT_NUMBER_RE.fullmatch(text)
-    words = text.lower().replace("-", " ").split()
+    words = text.replace("-", " ").split()
     value = _digits_value(digits) if digits else _words_value(words)
     if value > MAX_COUNT:
         raise _Unreadable(f"{value:,} is beyond the cap of {MAX_COUNT:,}")
@@ -275,12 +342,27 @@ def _number_value(text: str) -> int:
 
 def _digits_value(match: re.Match[str]) -> int:
     """The value of digits with an optional scale word; a fraction is refused."""
-    digits = re.sub(r"[^0-9.]", "", match["digits"])
-    scale = match["scale"]
-    value = Fraction(digits) * (_MULTIPLIERS[scale.lower()] if scale else 1)
+    written, scale = match["digits"], match["scale"]
+    digits = re.sub(r"[^0-9.]", "", written)
+    if _groups_by_dots(written, scale):
+        digits = digits.replace(".", "")
+    value = Fraction(digits) * (_MULTIPLIERS[scale] if scale else 1)
     if value.denominator != 1:
         raise _Unreadable(f'"{match[0]}" is not a whole number of people or things')
     return int(value)
+
+
+def _groups_by_dots(digits: str, scale: str | None) -> bool:
+    """Whether dots group thousands: several dots, or one before exactly three digits and no
+    scale word ("8.000" is 8,000; "1.500 million" is 1.5 million); malformed groups are refused."""
+    if digits.count(".") < 2 and (scale or _DOT_BEFORE_THREE_RE.search(digits) is None):
+        return False
+    if _DOT_THOUSANDS_RE.fullmatch(digits) is None:
+        raise _Unreadable(
+            f'"{digits}" has a dot before three digits, which groups thousands ("8.000" is '
+            "8,000), but its groups are malformed"
+        )
+    return True
 
 
 def _words_value(words: list[str]) -> int:
@@ -326,14 +408,17 @@ def _quoted(text: str) -> str:
 
 
 def _read(text: str, t: Fraction) -> Figure:
-    """The Figure of a stripped figure text."""
-    if not text:
-        raise _Unreadable("it is empty")
+    """The Figure of a stripped figure text, read folded (see _plain)."""
     if len(text) > MAX_TEXT_LENGTH:
         raise _Unreadable(f"it is longer than {MAX_TEXT_LENGTH} characters")
-    match = _FIGURE_RE.fullmatch(text)
+    plain = _plain(text).small.strip()
+    if not plain:
+        raise _Unreadable("it is empty")
+    if len(plain) > MAX_TEXT_LENGTH:  # one character may fold to 18 (U+FDFA)
+        raise _Unreadable(f"it is longer than {MAX_TEXT_LENGTH} characters once folded")
+    match = _FIGURE_RE.fullmatch(plain)
     if match is None:
-        raise _Unreadable(next((why for hint, why in _HINTS if hint.search(text)), _GRAMMAR_HINT))
+        raise _Unreadable(next((why for hint, why in _HINTS if hint.search(plain)), _GRAMMAR_HINT))
     return _read_core(text, match["core"], _qualifier(match), t)
 
 
@@ -348,8 +433,8 @@ def _qualifier(match: re.Match[str]) -> Qualifier | None:
 
 
 def _normal(phrase: str) -> str:
-    """A phrase in lower case with single spaces, as the vocabulary tables spell it."""
-    return " ".join(phrase.lower().split())
+    """A phrase (folded, so in small letters) with single spaces, as the tables spell it."""
+    return " ".join(phrase.split())
 
 
 def _read_core(text: str, core: str, qualifier: Qualifier | None, t: Fraction) -> Figure:
@@ -563,13 +648,15 @@ _NOT_COUNT_AFTER = {
 _NOT_COUNT_SPAN_RES = tuple(re.compile("|".join(p), re.I) for p in _NOT_COUNT_SPANS.values())
 _NOT_COUNT_BEFORE_RE = re.compile("(?:" + "|".join(_NOT_COUNT_BEFORE.values()) + r")\Z", re.I)
 _NOT_COUNT_AFTER_RE = re.compile("|".join(_NOT_COUNT_AFTER.values()), re.I)
-# A phone number: 3+ digit groups, 7+ digits, not a number grouped in thousands.
-_DIGIT_RUN_RE = re.compile(r"\+?\(?[0-9]+\)?(?:[ .\-]\(?[0-9]+\)?){2,}")
-_THOUSANDS_RE = re.compile(r"[1-9][0-9]{0,2}(?: [0-9]{3})+")
+# A phone number: 3+ digit groups, 7+ digits, not a number grouped in thousands. It starts
+# where digits start and takes whole groups (possessive), so that no run is read twice.
+_DIGIT_RUN_RE = re.compile(r"(?<![0-9])\+?\(?[0-9]++\)?(?:[ .\-]\(?[0-9]++\)?){2,}")
+_THOUSANDS_RE = re.compile(r"[1-9][0-9]{0,2}(?:(?: [0-9]{3})+|(?:\.[0-9]{3})+)")
 # A figure in prose starts and ends at a word edge and is not glued to other digits.
-_IN_PROSE_RE = re.compile(
-    rf"(?<![\w.,+\-\u2212/:#]){_FIGURE}(?!\w|[-\u2013./:,][0-9])", re.IGNORECASE
-)
+_EDGE_BEFORE = r"(?<![\w.,+\-\u2212/:#])"
+_IN_PROSE_RE = re.compile(rf"{_EDGE_BEFORE}{_FIGURE}(?!\w|[-\u2013./:,][0-9])")
+_FIGURE_START_RE = re.compile(rf"{_EDGE_BEFORE}[0-9a-z]")
+_LOOKAHEAD = 2  # characters _IN_PROSE_RE reads past the end of a figure
 
 
 def find_figures(text: str, tolerance: float = DEFAULT_TOLERANCE) -> list[tuple[int, int, Figure]]:
@@ -577,30 +664,60 @@ def find_figures(text: str, tolerance: float = DEFAULT_TOLERANCE) -> list[tuple[
 
     Each Figure is what parse_figure reads from text[start:end]. Dates, years
     1900-2100 (but not "2000 people"), times, percentages, money, ordinals, ages
-    and phone numbers are not counts and are skipped.
+    and phone numbers are not counts and are skipped. Time and memory grow linearly
+    with the text: a figure is looked for only where a word starts, within the longest
+    text parse_figure reads.
     """
-    skipped = _not_count_spans(text)
+    plain = _plain(text)
+    skipped = _Skipped.of(_not_count_spans(plain.cased))
     found: list[tuple[int, int, Figure]] = []
     position = 0
-    while (match := _IN_PROSE_RE.search(text, position)) is not None:
-        figure, position = _figure_at(text, match, skipped, tolerance)
+    while (start := _FIGURE_START_RE.search(plain.small, position)) is not None:
+        figure, position = _figure_at(text, plain, start.start(), skipped, tolerance)
         if figure is not None:
-            found.append((match.start(), match.end(), figure))
+            found.append(figure)
     return found
 
 
 def _figure_at(
-    text: str, match: re.Match[str], skipped: list[tuple[int, int]], tolerance: float
-) -> tuple[Figure | None, int]:
-    """The Figure of a candidate phrase unless unreadable or not a count, and where to search on."""
+    text: str, plain: _Plain, at: int, skipped: _Skipped, tolerance: float
+) -> tuple[tuple[int, int, Figure] | None, int]:
+    """The figure starting at plain[at] unless unreadable or not a count, and where to go on."""
+    window = min(len(plain.small), at + MAX_TEXT_LENGTH + _LOOKAHEAD)
+    match = _IN_PROSE_RE.match(plain.small, at, window)
+    if match is None or match.end() - at > MAX_TEXT_LENGTH:
+        return None, at + 1
+    start, end = plain.span_in_text(at, match.end())
     try:
-        figure = parse_figure(match[0], tolerance)
+        figure = parse_figure(text[start:end], tolerance)
     except InvalidFigure:
-        return None, match.start() + 1  # "between 300 and 100" still holds 300 and 100
-    ends = [end for start, end in skipped if start < match.end() and match.start() < end]
-    if ends:
-        return None, min(match.end(), max(ends))  # "January 9 400": 400 follows the date
-    return (None if _not_a_count_here(text, *match.span()) else figure), match.end()
+        return None, at + 1  # "between 300 and 100" still holds 300 and 100
+    reach = skipped.reach_into(at, match.end())
+    if reach is not None:
+        return None, min(match.end(), reach)  # "January 9 400": 400 follows the date
+    if _not_a_count_here(plain.cased, at, match.end()):
+        return None, match.end()
+    return (start, end, figure), match.end()
+
+
+@dataclass(frozen=True)
+class _Skipped:
+    """Spans of numbers that are not counts, sorted, with the furthest end reached so far."""
+
+    starts: list[int]
+    reach: list[int]  # reach[i]: the furthest end of spans[:i + 1]
+
+    @classmethod
+    def of(cls, spans: list[tuple[int, int]]) -> _Skipped:
+        ordered = sorted(spans)
+        ends = itertools.accumulate((end for _, end in ordered), max)
+        return cls([start for start, _ in ordered], list(ends))
+
+    def reach_into(self, start: int, end: int) -> int | None:
+        """The furthest end of the spans that overlap [start, end), or None when none does."""
+        before_end = bisect.bisect_left(self.starts, end)  # spans starting before `end`
+        reach = self.reach[before_end - 1] if before_end else None
+        return reach if reach is not None and reach > start else None
 
 
 def _not_a_count_here(text: str, start: int, end: int) -> bool:

@@ -14,9 +14,16 @@ from typing import Protocol
 from app.domain.figures import DEFAULT_TOLERANCE
 from app.extraction import rules
 from app.extraction.candidate import Candidate
-from app.extraction.sentences import Sentence, split_sentences
+from app.extraction.sentences import MAX_SENTENCE_CHARS, Sentence, split_sentences
 
-__all__ = ["Candidate", "Extractor", "Sentence", "extract_candidates", "split_sentences"]
+__all__ = [
+    "MAX_SENTENCE_CHARS",
+    "Candidate",
+    "Extractor",
+    "Sentence",
+    "extract_candidates",
+    "split_sentences",
+]
 
 
 class Extractor(Protocol):
@@ -26,7 +33,8 @@ class Extractor(Protocol):
         self, text: str, published: date | None = None, tolerance: float = DEFAULT_TOLERANCE
     ) -> list[Candidate]:
         """The candidates in text, in order; each quote is text[span]; figures read with
-        the figure grammar at this tolerance."""
+        the figure grammar at this tolerance. LimitExceeded when the text is too much to
+        read at once."""
         ...
 
 

@@ -17,14 +17,14 @@ _MONTHS = {name.lower(): n for n, names in enumerate(_MONTH_NAMES, 1) for name i
 _MONTH = "(?-i:(?P<{}>" + "|".join(" ".join(_MONTH_NAMES).split()) + r"))\.?"
 _DAY_RE = re.compile(
     r"(?<![\w-])(?:(?P<before>since|from|until|till|by|next|before)\s+(?:the\s+)?)?"
-    r"(?:(?P<relative>yesterday|today|tonight|last\s+night|this\s+(?:morning|afternoon|evening))"
+    r"(?:(?P<relative>(?P<day_before>yesterday|last\s+night)|today|tonight"
+    r"|this\s+(?:morning|afternoon|evening))"
     r"|(?-i:(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))"
     rf"|{_MONTH.format('m1')}\s+(?P<d1>[0-9]{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y1>[0-9]{{4}}))?"
     rf"|(?P<d2>[0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH.format('m2')}"
     r"(?:,?\s+(?P<y2>[0-9]{4}))?)(?![\w-])",
     re.IGNORECASE,
 )
-_DAYS_BACK = {"yesterday": 1, "last night": 1}
 
 
 def find_days(sentence: str, published: date | None) -> list[tuple[int, date, str]]:
@@ -67,5 +67,5 @@ def _relative_day(match: re.Match[str], published: date) -> date:
     if match["weekday"]:
         back = (published.weekday() - _WEEKDAYS.index(match["weekday"].lower())) % 7
         return published - timedelta(days=back)
-    words = " ".join(match["relative"].lower().split())
-    return published - timedelta(days=_DAYS_BACK.get(words, 0))
+    # By the group matched, not by its letters: re.IGNORECASE matches a long s (U+017F) too.
+    return published - timedelta(days=1 if match["day_before"] else 0)

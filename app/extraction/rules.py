@@ -28,15 +28,22 @@ it, in this order:
    else None.
 
 The words each step reads by are in cues.py.
+
+Reading takes time in proportion to the text: sentences are at most MAX_SENTENCE_CHARS
+long (sentences.py) and every step reads a bounded stretch of one. A text that still
+takes more than TIME_BUDGET_SECONDS of CPU time is refused with LimitExceeded, checked
+after each sentence.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import date
 
 from app.domain.figures import DEFAULT_TOLERANCE, find_figures
+from app.domain.model import LimitExceeded
 from app.extraction.attribution import (
     Attribution,
     claimant_for,
@@ -49,7 +56,12 @@ from app.extraction.readings import Reading, is_candidate, population_of, read_f
 from app.extraction.sentences import Sentence, split_sentences
 from app.extraction.tokens import Token, tokenize
 
-__all__ = ["extract_candidates"]
+__all__ = ["TIME_BUDGET_SECONDS", "extract_candidates"]
+
+# CPU time, not wall-clock time: a busy server reads slower, but only a text that is itself
+# too much to read is refused. Reading the longest article ExtractBody takes needs well
+# under a second.
+TIME_BUDGET_SECONDS = 5.0
 
 # Words that place a sentence's figures at an earlier time than the article's.
 _LOOKS_BACK_RE = re.compile(
@@ -75,10 +87,18 @@ class _Context:
 def extract_candidates(
     text: str, published: date | None = None, tolerance: float = DEFAULT_TOLERANCE
 ) -> list[Candidate]:
-    """The candidate claims of text in order; each quote is text[span], its whole sentence."""
+    """The candidate claims of text in order; each quote is text[span], its whole sentence
+    (or piece of an over-long one). LimitExceeded when reading takes over the time budget."""
     candidates: list[Candidate] = []
     previous: tuple[int, str | None] = (-1, None)  # (paragraph, claimant) of the last sentence
+    deadline = time.thread_time() + TIME_BUDGET_SECONDS
     for sentence in split_sentences(text):
+        if time.thread_time() > deadline:
+            raise LimitExceeded(
+                f"Reading the text took more than {TIME_BUDGET_SECONDS:g} s (it was read up to "
+                f"character {sentence.start:,}); send it in smaller parts.",
+                field="text",
+            )
         quote = text[sentence.start : sentence.end]
         tokens = tokenize(quote, find_figures(quote, tolerance))
         attributions = find_attributions(tokens, quote)

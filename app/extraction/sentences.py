@@ -1,4 +1,9 @@
-"""An article's sentences and paragraphs, as character spans of its text."""
+"""An article's sentences and paragraphs, as character spans of its text.
+
+A sentence longer than MAX_SENTENCE_CHARS (no news sentence is) is read in pieces cut at a
+space, so that reading an article takes time in proportion to its length and every quote
+stays short, whatever the text.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ from dataclasses import dataclass
 
 from app.extraction.cues import FUNCTION_WORDS, word_set
 
-__all__ = ["Sentence", "split_sentences"]
+__all__ = ["MAX_SENTENCE_CHARS", "Sentence", "split_sentences"]
+
+MAX_SENTENCE_CHARS = 1_000
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """text[start:end] is one sentence, trimmed; `paragraph` counts blank-line breaks."""
+    """text[start:end] is one sentence (or a piece of an over-long one), trimmed, at most
+    MAX_SENTENCE_CHARS long; `paragraph` counts blank-line breaks."""
 
     start: int
     end: int
@@ -34,7 +42,8 @@ _STARTERS = word_set(
     "the a an it he she they we i in on at but and this that these those there his her their"
     " its after before when while according police officials authorities"
 )
-_BREAK_RE = re.compile(r"[.!?]+[\"\u201d\u2019')\]]*(?=\s)|\n")
+# Possessive and starting where the marks start, so that a run of marks is read once.
+_BREAK_RE = re.compile(r"(?<![.!?])[.!?]++[\"\u201d\u2019')\]]*+(?=\s)|\n")
 _LAST_WORD_RE = re.compile(r"(\S+?)[.!?]*[\"\u201d\u2019')\]]*\Z")
 _NEXT_WORD_RE = re.compile(r"\s*[\"\u201c\u2018'(\[]?(\S*)")
 _BLANK_LINE_RE = re.compile(r"\n[^\S\n]*\n")
@@ -89,10 +98,33 @@ def _line_ends_sentence(text: str, after: int) -> bool:
 
 
 def _trimmed(text: str, start: int, end: int, paragraph: int) -> list[Sentence]:
-    """The sentence text[start:end] without surrounding whitespace; none when blank."""
-    chunk = text[start:end]
-    stripped = chunk.strip()
-    if not stripped:
-        return []
-    first = start + chunk.index(stripped[0])
-    return [Sentence(first, first + len(stripped), paragraph)]
+    """The sentence text[start:end] without surrounding whitespace, in pieces when over-long;
+    none when blank."""
+    pieces: list[Sentence] = []
+    while (piece := _first_piece(text, start, end)) is not None:
+        pieces.append(Sentence(*piece, paragraph))
+        start = piece[1]
+    return pieces
+
+
+def _first_piece(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The first piece of text[start:end] without surrounding whitespace, at most
+    MAX_SENTENCE_CHARS long and cut at a space when there is one; None when blank."""
+    while start < end and text[start].isspace():
+        start += 1
+    if start == end:
+        return None
+    if end - start > MAX_SENTENCE_CHARS:
+        end = _cut(text, start, start + MAX_SENTENCE_CHARS)
+    while text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _cut(text: str, start: int, limit: int) -> int:
+    """Where to end a piece of text[start:] no longer than limit: at the last space in its
+    second half, else at the limit (a text with no spaces is no prose)."""
+    for end in range(limit, (start + limit) // 2, -1):
+        if text[end].isspace():
+            return end
+    return limit

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app import repository
 from app.extraction import Candidate, Extractor, extract_candidates
-from app.schemas import CandidateRead, ExtractBody, Extraction, FigureOut
+from app.schemas import MAX_CANDIDATES, CandidateRead, ExtractBody, Extraction, FigureOut
 
 
 def extract(
@@ -28,11 +28,25 @@ def extract(
 def propose(
     body: ExtractBody, tolerance: float, extractor: Extractor = extract_candidates
 ) -> Extraction:
-    """The candidates the extractor finds in body.text, carrying its event, source and
-    publication time as given."""
+    """The first MAX_CANDIDATES candidates the extractor finds in body.text, carrying its
+    event, source and publication time as given; `truncated` when there were more."""
     published = body.published_at.date() if body.published_at else None
     found = extractor(body.text, published, tolerance)
-    return Extraction(candidates=[_read(candidate, body) for candidate in found])
+    kept = _first_sentences(found, MAX_CANDIDATES)
+    return Extraction(
+        candidates=[_read(candidate, body) for candidate in kept],
+        truncated=len(kept) < len(found),
+    )
+
+
+def _first_sentences(found: list[Candidate], limit: int) -> list[Candidate]:
+    """At most `limit` candidates from the start, and no sentence cut short when more follow
+    (but for a first sentence of more than `limit`), so that one can read on after them."""
+    if len(found) <= limit:
+        return found
+    next_span = found[limit].span
+    whole = [candidate for candidate in found[:limit] if candidate.span != next_span]
+    return whole or found[:limit]
 
 
 def _read(candidate: Candidate, body: ExtractBody) -> CandidateRead:
