@@ -20,6 +20,7 @@ from app.domain.model import (
     Finding,
     Gap,
     MetricKind,
+    OpenDispute,
     Qualifier,
 )
 
@@ -942,3 +943,29 @@ def test_superseded_by_names_the_nearest_later_active_claim_of_the_same_chain(
 
 def _chain(c: ClaimFacts) -> tuple[str, ...]:
     return (c.event, c.metric, c.location_key, c.population, c.claimant_key)
+
+
+def test_sentences_name_the_sources_and_the_dispute() -> None:
+    tv = replace(
+        claim("tv", interval(164, None), claimant="Ministry of Health", retracted=True),
+        source="Khabar 24",
+    )
+    relay = replace(
+        claim("relay", interval(164, None), claimant="Ministry of Health", cites="tv"),
+        source="dpa",
+        open_disputes=("7",),
+        dispute_notes=(OpenDispute("7", "Deutsche Presse-Agentur", "The numbers are unclear"),),
+    )
+    details = {(f.kind, f.claims): f.detail for f in find_conflicts([tv, relay])}
+    assert details[(CR, ("relay", "tv"))] == (
+        "dpa relays a figure that Khabar 24 retracted: at least 164 (Ministry of Health,"
+        " 2021-12-31)."
+    )
+    assert details[(RF, ("tv",))] == (
+        "Ministry of Health's figure (at least 164, 2021-12-31), published by Khabar 24,"
+        " was retracted."
+    )
+    assert details[(DISPUTED, ("relay",))] == (
+        "Ministry of Health's figure (at least 164, 2021-12-31), published by dpa, is disputed"
+        " by Deutsche Presse-Agentur: The numbers are unclear."
+    )

@@ -269,19 +269,25 @@ def _claim_findings(claim: ClaimFacts, by_id: Mapping[str, ClaimFacts]) -> list[
 
 def _retracted_figure(claim: ClaimFacts) -> Finding:
     """One finding per retracted claim."""
-    detail = f"{_figure_of(claim)} was retracted."
+    detail = f"{_figure_of(claim)}{_published_by(claim)} was retracted."
     return Finding(ConflictKind.RETRACTED_FIGURE, (claim.id,), detail)
 
 
 def _cites_retracted(citing: ClaimFacts, cited: ClaimFacts) -> Finding:
     """An active claim relays a retracted one: claims are (citing, cited)."""
-    detail = f"{_figure_of(citing)} cites {_figure_of(cited)}, which was retracted."
+    if citing.source and cited.source:
+        figure = f"{cited.figure.text} ({cited.claimant}, {cited.as_of})"
+        detail = f"{citing.source} relays a figure that {cited.source} retracted: {figure}."
+    else:
+        detail = f"{_figure_of(citing)} cites {_figure_of(cited)}, which was retracted."
     return Finding(ConflictKind.CITES_RETRACTED, (citing.id, cited.id), detail)
 
 
 def _disputed(claim: ClaimFacts, dispute: str) -> Finding:
     """One finding per open dispute, retracted claim or not."""
-    detail = f"{_figure_of(claim)} is disputed."
+    note = next((n for n in claim.dispute_notes if n.id == dispute), None)
+    detail = f"{_figure_of(claim)}{_published_by(claim)} is disputed"
+    detail += "." if note is None else f" by {note.by}: {_sentence(note.reason)}"
     return Finding(ConflictKind.DISPUTED, (claim.id,), detail, dispute=dispute)
 
 
@@ -311,6 +317,17 @@ def _stated(claim: ClaimFacts, *, population: bool = False) -> str:
     """`Claimant (figure, as_of)`, with the population when it matters to the sentence."""
     parts = [claim.figure.text, *([claim.population] if population else []), str(claim.as_of)]
     return f"{claim.claimant} ({', '.join(parts)})"
+
+
+def _published_by(claim: ClaimFacts) -> str:
+    """`, published by Source`, when the source is known."""
+    return f", published by {claim.source}," if claim.source else ""
+
+
+def _sentence(text: str) -> str:
+    """The text as the end of a sentence: stripped, with a full stop unless it has one."""
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _figure_of(claim: ClaimFacts) -> str:

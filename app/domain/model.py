@@ -159,6 +159,15 @@ class Revision:
     claim: Claim
 
 
+@dataclass(frozen=True, slots=True)
+class OpenDispute:
+    """An open dispute as conflict sentences name it."""
+
+    id: str
+    by: str
+    reason: str
+
+
 @dataclass(frozen=True)
 class ClaimFacts:
     """What conflict detection needs to know of one claim."""
@@ -179,6 +188,9 @@ class ClaimFacts:
     retracted: bool = False
     cites: str | None = None
     open_disputes: tuple[str, ...] = ()  # ids of open disputes
+    source: str = ""  # the name of the source that published it, for sentences
+    # Who disputes it and why, for sentences (open disputes not named here read "disputed").
+    dispute_notes: tuple[OpenDispute, ...] = ()
 
     @classmethod
     def of(
@@ -186,7 +198,8 @@ class ClaimFacts:
         claim: Claim,
         metric_kind: MetricKind,
         ancestors: tuple[str, ...],
-        open_disputes: tuple[str, ...] = (),
+        open_disputes: tuple[OpenDispute, ...] = (),
+        source: str = "",
     ) -> ClaimFacts:
         """What the rules need of `claim`, in its place in the metric and population tree."""
         return cls(
@@ -204,7 +217,9 @@ class ClaimFacts:
             recorded_at=claim.created_at,
             retracted=claim.retracted,
             cites=claim.cites,
-            open_disputes=open_disputes,
+            open_disputes=tuple(d.id for d in open_disputes),
+            source=source or claim.source,
+            dispute_notes=open_disputes,
         )
 
 

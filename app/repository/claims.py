@@ -34,6 +34,7 @@ from app.domain.model import (
     Figure,
     MetricKind,
     NotFound,
+    OpenDispute,
     Qualifier,
     Retraction,
     Revision,
@@ -265,11 +266,13 @@ def revisions(session: Session, claim_id: str) -> list[Revision]:
 
 
 class Scoped(NamedTuple):
-    """A claim as conflict detection reads it: with its metric's kind and its open disputes."""
+    """A claim as conflict detection reads it: with its metric's kind, its source's name and
+    its open disputes."""
 
     claim: Claim
     metric_kind: MetricKind
-    open_disputes: tuple[str, ...]  # ids, oldest first
+    source_name: str
+    open_disputes: tuple[OpenDispute, ...]  # oldest first
 
 
 def detection_scope(session: Session, claims: list[Claim]) -> list[Scoped]:
@@ -297,29 +300,42 @@ def detection_scope(session: Session, claims: list[Claim]) -> list[Scoped]:
     return list(found.values())
 
 
+# What a scope query reads after a claim's columns, by name.
+SCOPE_EXTRA: dict[str, Any] = {
+    "metric_kind": m.kind, "source_name": s.name, "dispute": d.id, "by": d.by, "reason": d.reason,
+}  # fmt: skip
+_OPEN_DISPUTES = (d.claim_id == c.id) & d.closed_at.is_(None)
+
+
+def _scope_select(where: ColumnElement[bool]) -> Select[Any]:
+    """Claims matching `where` with SCOPE_EXTRA: a claim with k open disputes comes k times."""
+    return _claims_query(*SCOPE_EXTRA.values()).outerjoin(d, _OPEN_DISPUTES).where(where)
+
+
 def _scoped(session: Session, query: Any, params: dict[str, Any]) -> list[Scoped]:
-    """Rows of a scope query: a claim with k open disputes comes k times, the dispute id last."""
-    rows: dict[Any, Any] = {}
-    disputes: dict[Any, list[int]] = {}
+    """The claims of a scope query's rows, each once, with its open disputes."""
+    rows: dict[Any, tuple[Sequence[Any], dict[str, Any]]] = {}
+    disputes: dict[Any, list[OpenDispute]] = {}
     for row in session.execute(query, params):
-        rows.setdefault(row[0], row)
-        if row[-1] is not None:
-            disputes.setdefault(row[0], []).append(row[-1])
+        extra = dict(zip(SCOPE_EXTRA, row[len(CLAIM_COLUMNS) :], strict=True))
+        rows.setdefault(row[0], (row, extra))
+        if extra["dispute"] is not None:
+            found = OpenDispute(str(extra["dispute"]), extra["by"], extra["reason"])
+            disputes.setdefault(row[0], []).append(found)
     return [
         Scoped(
             _claim(row),
-            KINDS[row[-2]],
-            tuple(str(i) for i in sorted(disputes.get(claim_id, ()))),
+            KINDS[extra["metric_kind"]],
+            extra["source_name"],
+            tuple(sorted(disputes.get(claim_id, ()), key=lambda x: int(x.id))),
         )
-        for claim_id, row in rows.items()
+        for claim_id, (row, extra) in rows.items()
     ]
 
 
 def event_scope(session: Session, event: str) -> list[Scoped]:
     """Every claim of the event as conflict detection reads it (for a full recomputation)."""
-    open_disputes = (d.claim_id == c.id) & d.closed_at.is_(None)
-    query = _claims_query(m.kind, d.id).outerjoin(d, open_disputes).where(e.slug == event)
-    return _scoped(session, query.order_by(c.id, d.id), {})
+    return _scoped(session, _scope_select(e.slug == event).order_by(c.id, d.id), {})
 
 
 # Groups read by one query: a bulk batch's hundreds of groups in one query were compiled
@@ -346,8 +362,7 @@ def _scope_query(groups: int) -> Any:
     )
     cites = c.cites_id.in_(bindparam("ids", expanding=True))
     cited = c.id.in_(bindparam("cited", expanding=True))
-    open_disputes = (d.claim_id == c.id) & d.closed_at.is_(None)
-    return _claims_query(m.kind, d.id).outerjoin(d, open_disputes).where(same_group | cites | cited)
+    return _scope_select(same_group | cites | cited)
 
 
 # --- writes --------------------------------------------------------------------------------
@@ -524,6 +539,12 @@ def _dispute(row: models.Dispute) -> Dispute:
         row.closed_at,
         row.close_note,
     )
+
+
+def dispute_notes(session: Session, ids: set[str]) -> dict[str, OpenDispute]:
+    """Who opened the disputes with those ids and why, by id."""
+    query = select(d.id, d.by, d.reason).where(d.id.in_({int(i) for i in ids}))
+    return {str(i): OpenDispute(str(i), by, reason) for i, by, reason in session.execute(query)}
 
 
 def disputes_of(session: Session, claim_id: str) -> list[Dispute]:

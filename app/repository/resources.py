@@ -116,6 +116,13 @@ def all_metrics(session: Session) -> list[Metric]:
     return [_metric(row) for row in session.scalars(select(models.Metric))]
 
 
+def source_names(session: Session, slugs: set[str]) -> dict[str, str]:
+    """The names of the sources with those slugs, by slug."""
+    s = models.Source
+    rows = session.execute(select(s.slug, s.name).where(s.slug.in_(slugs)))
+    return {slug: name for slug, name in rows}
+
+
 def population_tree(session: Session) -> dict[str, str | None]:
     """Each population's name and its parent's name (None for the root)."""
     p, parent = models.Population, aliased(models.Population)

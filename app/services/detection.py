@@ -120,7 +120,7 @@ def _facts(session: Session, scoped: list[repository.claims.Scoped]) -> dict[str
     parents = {name: ancestors(tree, name) for name in tree}
     return {
         s.claim.id: ClaimFacts.of(
-            s.claim, s.metric_kind, parents[s.claim.population], s.open_disputes
+            s.claim, s.metric_kind, parents[s.claim.population], s.open_disputes, s.source_name
         )
         for s in scoped
     }

@@ -17,6 +17,7 @@ from app.domain.model import (
     ClaimFacts,
     ConflictFilter,
     MetricKind,
+    OpenDispute,
     StoredConflict,
     normalise,
     utcnow,
@@ -32,10 +33,8 @@ def event_report(session: Session, slug: str, at: datetime | None) -> dict[str, 
     claims = _claims_at(session, event.slug, at)
     metrics = {x.name: x for x in repository.resources.all_metrics(session)}
     tree = repository.resources.population_tree(session)
-    facts = {
-        x.id: ClaimFacts.of(x, MetricKind(metrics[x.metric].kind), ancestors(tree, x.population))
-        for x in claims
-    }
+    names = repository.resources.source_names(session, {x.source for x in claims})
+    facts = {x.id: _facts(x, metrics, tree, names) for x in claims}
     successors = superseded_by(claims)
     conflicts = _conflicts_at(session, event.slug, at, facts)
     groups: dict[GroupKey, list[Claim]] = defaultdict(list)
@@ -54,6 +53,13 @@ def event_report(session: Session, slug: str, at: datetime | None) -> dict[str, 
             sorted(Counter(c.kind.value for c in conflicts if c.status == "open").items())
         ),
     }
+
+
+def _facts(
+    claim: Claim, metrics: dict[str, Any], tree: dict[str, str | None], names: dict[str, str]
+) -> ClaimFacts:
+    kind = MetricKind(metrics[claim.metric].kind)
+    return ClaimFacts.of(claim, kind, ancestors(tree, claim.population), (), names[claim.source])
 
 
 def _group(
@@ -102,9 +108,9 @@ def _conflicts_at(
     """
     if at is None:
         return repository.conflicts.event_conflicts(session, event)
-    conflicts = [
-        _described_at(c, facts) for c in repository.conflicts.event_conflicts(session, event, at)
-    ]
+    stored = repository.conflicts.event_conflicts(session, event, at)
+    notes = repository.claims.dispute_notes(session, {c.dispute for c in stored if c.dispute})
+    conflicts = [_described_at(c, facts, notes) for c in stored]
     then = [
         replace(c, status="open", closed_at=None, resolution_note=None, resolved_by=None)
         if c.closed_at is None or c.closed_at > at
@@ -114,12 +120,15 @@ def _conflicts_at(
     return [c for c in then if c.status != "cleared"]
 
 
-def _described_at(conflict: StoredConflict, facts: dict[str, ClaimFacts]) -> StoredConflict:
+def _described_at(
+    conflict: StoredConflict, facts: dict[str, ClaimFacts], notes: dict[str, OpenDispute]
+) -> StoredConflict:
     """The conflict with the detail and gap that its claims in `facts` give it, else as stored."""
     # Not every claim is in `facts`: a cited claim may belong to another event.
     claims = [facts[i] for i in conflict.claims if i in facts]
     if conflict.dispute is not None:
-        claims = [replace(c, open_disputes=(conflict.dispute,)) for c in claims]
+        note = notes[conflict.dispute]
+        claims = [replace(c, open_disputes=(note.id,), dispute_notes=(note,)) for c in claims]
     finding = next((f for f in find_conflicts(claims) if f.key == conflict.key), None)
     if finding is None:
         return conflict
