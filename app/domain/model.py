@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
+from app.domain.watch import WatchState
+
 
 class Qualifier(StrEnum):
     EXACT = "exact"
@@ -33,6 +35,8 @@ class ConflictKind(StrEnum):
     RETRACTED_FIGURE = "retracted_figure"
     CITES_RETRACTED = "cites_retracted"
     DISPUTED = "disputed"
+    SOURCE_UNAVAILABLE = "source_unavailable"  # SPEC §13
+    FIGURE_NOT_IN_SOURCE = "figure_not_in_source"  # SPEC §13
 
 
 MAX_COUNT = 10**12
@@ -59,6 +63,16 @@ def parse_id(text: str) -> int | None:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ID else None
+
+
+def ancestors(tree: dict[str, str | None], name: str) -> tuple[str, ...]:
+    """The populations `name` is a strict part of, nearest first, in a tree of parents."""
+    chain: list[str] = []
+    parent = tree.get(name)
+    while parent is not None and parent not in chain:
+        chain.append(parent)
+        parent = tree.get(parent)
+    return tuple(chain)
 
 
 def utcnow() -> datetime:
@@ -191,6 +205,8 @@ class ClaimFacts:
     source: str = ""  # the name of the source that published it, for sentences
     # Who disputes it and why, for sentences (open disputes not named here read "disputed").
     dispute_notes: tuple[OpenDispute, ...] = ()
+    location: str | None = None  # as given, for the conflicts it opens
+    watch: WatchState | None = None  # what the checks of its url showed (SPEC §13); None: none
 
     @classmethod
     def of(
@@ -200,6 +216,7 @@ class ClaimFacts:
         ancestors: tuple[str, ...],
         open_disputes: tuple[OpenDispute, ...] = (),
         source: str = "",
+        watch: WatchState | None = None,
     ) -> ClaimFacts:
         """What the rules need of `claim`, in its place in the metric and population tree."""
         return cls(
@@ -220,6 +237,8 @@ class ClaimFacts:
             open_disputes=tuple(d.id for d in open_disputes),
             source=source or claim.source,
             dispute_notes=open_disputes,
+            location=claim.location,
+            watch=watch,
         )
 
 

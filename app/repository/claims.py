@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app import models
 from app.domain.model import (
     Claim,
+    ClaimFacts,
     ClaimFilter,
     Dispute,
     Figure,
@@ -43,7 +44,7 @@ from app.domain.model import (
     parse_id,
 )
 from app.repository.common import unknown
-from app.repository.resources import NAMES, ids_by_name
+from app.repository.resources import NAMES, ids_by_name, population_ancestors
 
 c, e, m, p, s, d = (
     models.Claim,
@@ -166,7 +167,7 @@ def _where(session: Session, f: ClaimFilter) -> list[ColumnElement[bool]]:
         if name is not None:
             ids = ids_by_name(session, kind, {name})
             if name not in ids:
-                raise unknown(kind, name, kind)
+                raise unknown(kind, name, kind, session)
             where.append(getattr(c, f"{kind}_id") == ids[name])
     if f.claimant is not None:
         where.append(c.claimant_key == normalise(f.claimant))
@@ -265,19 +266,9 @@ def revisions(session: Session, claim_id: str) -> list[Revision]:
     ]
 
 
-class Scoped(NamedTuple):
-    """A claim as conflict detection reads it: with its metric's kind, its source's name and
-    its open disputes."""
-
-    claim: Claim
-    metric_kind: MetricKind
-    source_name: str
-    open_disputes: tuple[OpenDispute, ...]  # oldest first
-
-
-def detection_scope(session: Session, claims: list[Claim]) -> list[Scoped]:
-    """The claims that can conflict with `claims`: their groups, citers, and the claims they
-    cite, in one query per SCOPE_GROUPS groups.
+def detection_scope(session: Session, claims: list[Claim]) -> list[ClaimFacts]:
+    """The claims that can conflict with `claims` (their groups, citers, and the claims they
+    cite) as conflict rules read them, in one query per SCOPE_GROUPS groups.
 
     Read from the database (after the caller's writes), never from memory: a claim read
     before the lock was taken (a cited one) may have changed since.
@@ -290,52 +281,89 @@ def detection_scope(session: Session, claims: list[Claim]) -> list[Scoped]:
         "ids": [int(x.id) for x in claims],
         "cited": [int(x.cites) for x in claims if x.cites],
     }
-    found: dict[str, Scoped] = {}  # by id: a citing or cited claim may be in a group too
+    found: dict[str, ClaimFacts] = {}  # by id: a citing or cited claim may be in a group too
     for start in range(0, len(groups), SCOPE_GROUPS):
         chunk = groups[start : start + SCOPE_GROUPS]
         params: dict[str, Any] = related if start == 0 else {"ids": [], "cited": []}
         for i, (event_id, metric_id, location_key) in enumerate(chunk):
             params = params | {f"e{i}": event_id, f"m{i}": metric_id, f"l{i}": location_key}
-        found |= {x.claim.id: x for x in _scoped(session, _scope_query(len(chunk)), params)}
+        found |= {f.id: f for f in _facts(session, _scope_query(len(chunk)), params)}
     return list(found.values())
 
 
-# What a scope query reads after a claim's columns, by name.
-SCOPE_EXTRA: dict[str, Any] = {
-    "metric_kind": m.kind, "source_name": s.name, "dispute": d.id, "by": d.by, "reason": d.reason,
+def event_scope(session: Session, event: str) -> list[ClaimFacts]:
+    """Every claim of the event as conflict rules read it (for a full recomputation)."""
+    return _facts(session, _scope_select(e.slug == event).order_by(c.id, d.id), {})
+
+
+# What conflict detection reads of a claim, by name: no text it does not compare (reading
+# whole claims cost a write a third more on SQLite, bench/changes.md); open disputes last,
+# a claim with k of them coming k times.
+FACT_COLUMNS: dict[str, Any] = {
+    "id": c.id, "event": e.slug, "metric": m.name, "metric_kind": m.kind, "population": p.name,
+    "location": c.location, "location_key": c.location_key, "figure_text": c.figure_text,
+    "low": c.low, "high": c.high, "point": c.point, "qualifier": c.qualifier, "as_of": c.as_of,
+    "claimant": c.claimant, "claimant_key": c.claimant_key, "created_at": c.created_at,
+    "status": c.status, "cites": c.cites_id, "source": s.name,
+    "dispute": d.id, "by": d.by, "reason": d.reason,
 }  # fmt: skip
+_FACT_NAMES = tuple(FACT_COLUMNS)
 _OPEN_DISPUTES = (d.claim_id == c.id) & d.closed_at.is_(None)
 
 
 def _scope_select(where: ColumnElement[bool]) -> Select[Any]:
-    """Claims matching `where` with SCOPE_EXTRA: a claim with k open disputes comes k times."""
-    return _claims_query(*SCOPE_EXTRA.values()).outerjoin(d, _OPEN_DISPUTES).where(where)
+    return (
+        select(*FACT_COLUMNS.values())
+        .join(e, e.id == c.event_id)
+        .join(m, m.id == c.metric_id)
+        .join(p, p.id == c.population_id)
+        .join(s, s.id == c.source_id)
+        .outerjoin(d, _OPEN_DISPUTES)
+        .where(where)
+    )
 
 
-def _scoped(session: Session, query: Any, params: dict[str, Any]) -> list[Scoped]:
-    """The claims of a scope query's rows, each once, with its open disputes."""
-    rows: dict[Any, tuple[Sequence[Any], dict[str, Any]]] = {}
+def _facts(session: Session, query: Any, params: dict[str, Any]) -> list[ClaimFacts]:
+    """The facts of a scope query's rows, each claim once, with its open disputes."""
+    rows: dict[Any, dict[str, Any]] = {}
     disputes: dict[Any, list[OpenDispute]] = {}
     for row in session.execute(query, params):
-        extra = dict(zip(SCOPE_EXTRA, row[len(CLAIM_COLUMNS) :], strict=True))
-        rows.setdefault(row[0], (row, extra))
-        if extra["dispute"] is not None:
-            found = OpenDispute(str(extra["dispute"]), extra["by"], extra["reason"])
-            disputes.setdefault(row[0], []).append(found)
-    return [
-        Scoped(
-            _claim(row),
-            KINDS[extra["metric_kind"]],
-            extra["source_name"],
-            tuple(sorted(disputes.get(claim_id, ()), key=lambda x: int(x.id))),
-        )
-        for claim_id, (row, extra) in rows.items()
-    ]
+        f = dict(zip(_FACT_NAMES, row, strict=True))
+        rows.setdefault(f["id"], f)
+        if f["dispute"] is not None:
+            disputes.setdefault(f["id"], []).append(
+                OpenDispute(str(f["dispute"]), f["by"], f["reason"])
+            )
+    parents = population_ancestors(session, {f["population"] for f in rows.values()})
+    return [_fact(f, parents, disputes.get(claim_id, [])) for claim_id, f in rows.items()]
 
 
-def event_scope(session: Session, event: str) -> list[Scoped]:
-    """Every claim of the event as conflict detection reads it (for a full recomputation)."""
-    return _scoped(session, _scope_select(e.slug == event).order_by(c.id, d.id), {})
+def _fact(
+    f: dict[str, Any], parents: dict[str, tuple[str, ...]], disputes: list[OpenDispute]
+) -> ClaimFacts:
+    notes = tuple(sorted(disputes, key=lambda x: int(x.id)))
+    return ClaimFacts(
+        id=str(f["id"]),
+        event=f["event"],
+        metric=f["metric"],
+        metric_kind=KINDS[f["metric_kind"]],
+        population=f["population"],
+        population_ancestors=parents[f["population"]],
+        location_key=f["location_key"],
+        figure=Figure(
+            f["figure_text"], f["low"], f["high"], f["point"], QUALIFIERS[f["qualifier"]]
+        ),
+        as_of=f["as_of"],
+        claimant=f["claimant"],
+        claimant_key=f["claimant_key"],
+        recorded_at=f["created_at"],
+        retracted=f["status"] == "retracted",
+        cites=str(f["cites"]) if f["cites"] else None,
+        open_disputes=tuple(x.id for x in notes),
+        source=f["source"],
+        dispute_notes=notes,
+        location=f["location"],
+    )
 
 
 # Groups read by one query: a bulk batch's hundreds of groups in one query were compiled

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import models
 from app.domain.model import (
-    Claim,
+    ClaimFacts,
     ConflictFilter,
     ConflictKind,
     Finding,
@@ -81,7 +81,7 @@ def _where(session: Session, f: ConflictFilter) -> list[ColumnElement[bool]]:
         if name is not None:
             ids = ids_by_name(session, noun, {name})
             if name not in ids:
-                raise unknown(noun, name, noun)
+                raise unknown(noun, name, noun, session)
             where.append(getattr(k, f"{noun}_id") == ids[name])
     if f.kind is not None:
         where.append(k.kind == f.kind)
@@ -135,7 +135,7 @@ def event_conflicts(
 
 
 def insert_conflicts(
-    session: Session, found: list[tuple[Finding, Claim]], now: datetime
+    session: Session, found: list[tuple[Finding, ClaimFacts]], now: datetime
 ) -> list[StoredConflict]:
     """Open conflicts for findings, each placed in the group of its claim; in order."""
     if not found:

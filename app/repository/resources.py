@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, aliased
 
 from app import models
+from app.domain.model import ancestors
 from app.domain.records import Event, Metric, Population, Source
 from app.repository.common import M, _found, page, unknown
 
@@ -123,6 +124,20 @@ def source_names(session: Session, slugs: set[str]) -> dict[str, str]:
     return {slug: name for slug, name in rows}
 
 
+def population_ancestors(session: Session, names: set[str]) -> dict[str, tuple[str, ...]]:
+    """The populations each of `names` is a strict part of, nearest first.
+
+    The tree is remembered with the database connection, like ids_by_name: populations are
+    only ever added, never changed or removed; a name not in it has the tree read again.
+    (Reading it for every write cost a write a tenth more, bench/changes.md.)
+    """
+    info = session.connection().info
+    tree: dict[str, str | None] = info.get("tally_population_tree", {})
+    if not names <= tree.keys():
+        tree = info["tally_population_tree"] = population_tree(session)
+    return {name: ancestors(tree, name) for name in names}
+
+
 def population_tree(session: Session) -> dict[str, str | None]:
     """Each population's name and its parent's name (None for the root)."""
     p, parent = models.Population, aliased(models.Population)
@@ -132,19 +147,19 @@ def population_tree(session: Session) -> dict[str, str | None]:
 
 def get_event(session: Session, slug: str, *, field: str | None = None) -> Event:
     """The event with that slug; NotFound, or InvalidInput naming `field` when it is a reference."""
-    return _found(event_by_slug(session, slug), "event", slug, field)
+    return _found(event_by_slug(session, slug), "event", slug, field, session)
 
 
 def get_source(session: Session, slug: str, *, field: str | None = None) -> Source:
-    return _found(source_by_slug(session, slug), "source", slug, field)
+    return _found(source_by_slug(session, slug), "source", slug, field, session)
 
 
 def get_metric(session: Session, name: str, *, field: str | None = None) -> Metric:
-    return _found(metric_by_name(session, name), "metric", name, field)
+    return _found(metric_by_name(session, name), "metric", name, field, session)
 
 
 def get_population(session: Session, name: str, *, field: str | None = None) -> Population:
-    return _found(population_by_name(session, name), "population", name, field)
+    return _found(population_by_name(session, name), "population", name, field, session)
 
 
 def event_page(session: Session, after: int, limit: int) -> list[Event]:
@@ -246,7 +261,7 @@ def _changed(
     """The row named `name` with `changes` set (and its updated_at, if it has one), flushed."""
     row = _named(session, model, column, name)
     if row is None:
-        raise unknown(model.__tablename__, name, None)
+        raise unknown(model.__tablename__, name, None, session)
     for field, value in changes.items():
         setattr(row, field, value)
     if hasattr(row, "updated_at"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -111,8 +112,8 @@ def record_claims(
     found = detection.reevaluate(session, claims, now, new=True)
     outbox = webhooks.Outbox(session)
     current = {c.id: _current(c, found) for c in claims}
-    for claim in current.values():
-        outbox.emit("claim.created", ClaimRead.of(claim))
+    for claim in current.values():  # rendered only if a webhook subscribes to it
+        outbox.emit("claim.created", partial(ClaimRead.of, claim))
     _emit_conflicts(outbox, found)
     session.commit()
     return [current[o.id] if isinstance(o, Claim) else o for o in outcomes]
@@ -130,7 +131,7 @@ def _checked(
         for kind in NAMES:
             name = getattr(body, kind)
             if name not in ids[kind]:
-                raise repository.common.unknown(kind, name, field=kind)
+                raise repository.common.unknown(kind, name, kind, session)
         if body.cites is not None:
             repository.claims.get_claim(session, body.cites, field="cites")
         figure = to_figure(body.figure, tolerance)
@@ -199,7 +200,7 @@ def _corrected(
     for kind in NAMES:
         name = changes.get(kind)
         if name is not None and name not in repository.resources.ids_by_name(session, kind, {name}):
-            raise repository.common.unknown(kind, name, field=kind)
+            raise repository.common.unknown(kind, name, kind, session)
     if "figure" in changes:
         changes["figure"] = to_figure(body.figure, tolerance)  # type: ignore[arg-type]
     if changes.get("url") is not None:

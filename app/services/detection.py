@@ -39,16 +39,6 @@ class Detection:
     opened: list[StoredConflict]
 
 
-def ancestors(tree: dict[str, str | None], name: str) -> tuple[str, ...]:
-    """The populations `name` is a strict part of, nearest first."""
-    chain: list[str] = []
-    parent = tree.get(name)
-    while parent is not None and parent not in chain:
-        chain.append(parent)
-        parent = tree.get(parent)
-    return tuple(chain)
-
-
 def reevaluate(
     session: Session,
     changed: list[Claim],
@@ -66,9 +56,7 @@ def reevaluate(
     new: the claims were inserted by this transaction, so no stored conflict involves them.
     """
     before = before or []
-    scoped = repository.claims.detection_scope(session, [*changed, *before])
-    scope = _facts(session, scoped)
-    claims = {s.claim.id: s.claim for s in scoped}
+    scope = {f.id: f for f in repository.claims.detection_scope(session, [*changed, *before])}
     ids = [x.id for x in changed]
     followed = [
         p.id
@@ -103,7 +91,7 @@ def reevaluate(
         else:
             repository.conflicts.describe(session, conflict, finding)
     opened = repository.conflicts.insert_conflicts(
-        session, [(f, claims[f.claims[0]]) for f in findings.values()], now
+        session, [(f, scope[f.claims[0]]) for f in findings.values()], now
     )
     return Detection(superseded_by(scope.values()), cleared, opened)
 
@@ -111,19 +99,7 @@ def reevaluate(
 def recompute(session: Session, event: str) -> list[Finding]:
     """Every conflict that holds among the event's claims, found from scratch (what the
     stored open and resolved conflicts must equal)."""
-    return find_conflicts(_facts(session, repository.claims.event_scope(session, event)).values())
-
-
-def _facts(session: Session, scoped: list[repository.claims.Scoped]) -> dict[str, ClaimFacts]:
-    """The facts of the scope's claims, by id, in the population tree as it stands."""
-    tree = repository.resources.population_tree(session)
-    parents = {name: ancestors(tree, name) for name in tree}
-    return {
-        s.claim.id: ClaimFacts.of(
-            s.claim, s.metric_kind, parents[s.claim.population], s.open_disputes, s.source_name
-        )
-        for s in scoped
-    }
+    return find_conflicts(repository.claims.event_scope(session, event))
 
 
 def _neighbourhoods(

@@ -19,10 +19,10 @@ from app.domain.model import (
     MetricKind,
     OpenDispute,
     StoredConflict,
+    ancestors,
     normalise,
     utcnow,
 )
-from app.services.detection import ancestors
 
 GroupKey = tuple[str, str, str]  # metric, population, location_key
 
@@ -43,6 +43,7 @@ def event_report(session: Session, slug: str, at: datetime | None) -> dict[str, 
         groups[key].append(replace(claim, superseded_by=successors[claim.id]))
     return {
         "event": event.slug,
+        "title": event.title,
         "as_of": at,
         "generated_at": utcnow(),
         "groups": [
