@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import measures, results
+from bench import compare, measures, results
 from bench.load import ensure_wrk
 from bench.servers import databases, server_version
 
@@ -32,7 +32,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--db", default="sqlite,postgresql", help="comma-separated: sqlite, postgresql"
     )
-    parser.add_argument("--only", default=",".join(STEPS), help=f"comma-separated steps of {STEPS}")
+    parser.add_argument("--only", help=f"comma-separated steps of {STEPS} (default: all)")
     where = "where to write RESULTS.md (default: bench/, or a temporary folder with --smoke)"
     parser.add_argument("--out", type=Path, help=where)
     parser.add_argument(
@@ -41,7 +41,32 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--python-load", action="store_true", help="use bench.loadgen even if wrk is there"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--tree", action="append", default=[], metavar="LABEL=PATH",
+        help="compare Tally from source trees (e.g. `git archive` exports; `now=.` for this "
+        "one) instead of the installed `tally`, interleaved run by run: steps "
+        f"{','.join(compare.STEPS)}, reports in the smallest ledger only; writes "
+        "compare.md and RESULTS.json to a temporary folder (or --out's), not bench/",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    args.trees = _trees(parser, args.tree)
+    args.only = args.only or ",".join(compare.STEPS if args.trees else STEPS)
+    if args.trees and set(args.only.split(",")) - set(compare.STEPS):
+        parser.error(f"--tree compares only the steps {','.join(compare.STEPS)} (see --only)")
+    return args
+
+
+def _trees(parser: argparse.ArgumentParser, given: list[str]) -> dict[str, Path]:
+    trees: dict[str, Path] = {}
+    for item in given:
+        label, _, path = item.partition("=")
+        tree = Path(path).resolve()
+        if not label.isidentifier() or label in ("tally", "naive") or label in trees:
+            parser.error(f"--tree {item}: a new label other than tally and naive, then =PATH")
+        if not (tree / "app" / "cli.py").is_file():
+            parser.error(f"--tree {item}: {tree} holds no app/cli.py")
+        trees[label] = tree
+    return trees
 
 
 def run_kind(kind: str, args: argparse.Namespace, folder: Path, wrk: str | None) -> dict[str, Any]:
@@ -49,7 +74,7 @@ def run_kind(kind: str, args: argparse.Namespace, folder: Path, wrk: str | None)
     mode = measures.SMOKE if args.smoke else measures.FULL
     steps = args.only.split(",")
     with databases(kind, folder / kind) as dbs:
-        bench = measures.Bench(kind, dbs, folder / kind, wrk, mode)
+        bench = measures.Bench(kind, dbs, folder / kind, wrk, mode, trees=args.trees)
         writes_template = measures.prepare(bench)
         bench.found["version"] = (
             f"{'SQLite' if kind == 'sqlite' else 'PostgreSQL'} " + server_version(kind, bench.base)
@@ -72,7 +97,8 @@ def _step(step: str, bench: measures.Bench, writes_template: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
-    out = args.out or (HERE if not args.smoke else Path(tempfile.mkdtemp())) / "RESULTS.md"
+    elsewhere = args.smoke or args.trees
+    out = args.out or (HERE if not elsewhere else Path(tempfile.mkdtemp())) / "RESULTS.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.render:  # RESULTS.md again from RESULTS.json (after editing bench/changes.md)
         saved = json.loads(out.with_suffix(".json").read_text())
@@ -88,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             found[kind] = run_kind(kind, args, folder, wrk)
             info["load average at end"] = results.load_average()
             info["duration"] = f"{(time.monotonic() - started) / 60:.1f} min"
-            _write(out, info, found, _settings(args.smoke))
+            if args.trees:
+                compare.write(out.parent, info, found, args.trees, _settings(args.smoke))
+            else:
+                _write(out, info, found, _settings(args.smoke))
     finally:
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(folder, ignore_errors=True)

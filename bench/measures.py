@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -68,7 +69,16 @@ class Bench:
     base: str = ""  # migrated, with the bench's events, sources and an editor key
     token: str = ""
     found: dict[str, Any] = field(default_factory=dict)
+    trees: dict[str, Path] = field(default_factory=dict)  # bench --tree: label -> source tree
     _names: Iterator[int] = field(default_factory=lambda: iter(range(10**6)))
+
+    @property
+    def tallies(self) -> tuple[str, ...]:
+        """The Tally apps measured: the installed `tally`, or the --tree labels in their order."""
+        return tuple(self.trees) or ("tally",)
+
+    def serving(self, app: str, url: str) -> Any:
+        return serving(app, url, self.logs, tree=self.trees.get(app))
 
     def fresh(self, template: str) -> str:
         return self.dbs.copy(template, f"b{next(self._names)}")
@@ -116,9 +126,10 @@ def writes(bench: Bench, template: str) -> None:
     """Tally and the naive app, interleaved run by run, each on a fresh copy of one database."""
     mode, runs = bench.mode, bench.found.setdefault("writes", [])
     for run in range(mode.runs):
-        for app in ("tally", "naive"):
+        for app in (*bench.tallies, "naive"):
+            load_average = os.getloadavg()
             view = _loaded(bench, app, template, mode.connections, mode.write_seconds, run)
-            runs.append({"app": app, "run": run, **view})
+            runs.append({"app": app, "run": run, **view, "load_average": load_average})
 
 
 def overload(bench: Bench, template: str) -> None:
@@ -137,7 +148,7 @@ def _loaded(
 ) -> dict[str, Any]:  # fmt: skip
     url = bench.fresh(template)
     try:
-        with serving(app, url, bench.logs) as server:
+        with bench.serving(app, url) as server:
             cpu = server.cpu_seconds()
             load = run_load(bench.wrk, server.url, bench.token, connections, seconds, seed)
             view = _load_view(load) | {"rss_mib": server.peak_rss_mib()}
@@ -182,23 +193,25 @@ def bulk(bench: Bench) -> None:
     runs = bench.found.setdefault("bulk", [])
     for run in range(bench.mode.runs):
         bodies = list(data.write_bodies(1000 + run, bench.mode.bulk_rows))
-        entry: dict[str, Any] = {
+        baselines: dict[str, Any] = {
             "run": run,
             "rows": len(bodies),
             "raw_rate": _raw_rate(bench, bodies),
             "raw_with_revisions_rate": _raw_rate(bench, bodies, revisions=True),
             "validate_rate": _validate_rate(bodies),
         }
-        url = bench.fresh(bench.base)
-        try:
-            with serving("tally", url, bench.logs) as server:
-                entry["bulk_present"] = _has_bulk(server)
-                if entry["bulk_present"]:
-                    entry |= _bulk_rate(bench, server, bodies)
-                entry["rss_mib"] = server.peak_rss_mib()
-        finally:
-            bench.dbs.drop(url)
-        runs.append(entry)
+        for app in bench.tallies:  # one entry per run and Tally app, interleaved
+            entry = {"app": app, **baselines}
+            url = bench.fresh(bench.base)
+            try:
+                with bench.serving(app, url) as server:
+                    entry["bulk_present"] = _has_bulk(server)
+                    if entry["bulk_present"]:
+                        entry |= _bulk_rate(bench, server, bodies)
+                    entry["rss_mib"] = server.peak_rss_mib()
+            finally:
+                bench.dbs.drop(url)
+            runs.append(entry)
 
 
 def _has_bulk(server: Server) -> bool:
@@ -315,6 +328,8 @@ def _client(bench: Bench, server: Server) -> Iterator[httpx.Client]:
 
 def reports(bench: Bench) -> None:
     """Report latency for events of each size, as the ledger around them grows."""
+    if bench.trees:
+        return reports_compared(bench)
     mode, url = bench.mode, bench.fresh(bench.base)
     targets = {size: f"report-{size}" for size in mode.report_events}
     found: list[dict[str, Any]] = bench.found.setdefault("reports", [])
@@ -382,3 +397,44 @@ def _report_times(bench: Bench, server: Server, slug: str) -> list[float]:
             if n:
                 times.append((time.perf_counter() - started) * 1000)
     return times
+
+
+def reports_compared(bench: Bench) -> None:
+    """bench --tree: report latency for events of each size in the smallest ledger, every tree
+    on a fresh copy of one database (its events loaded through the first tree's bulk
+    endpoint), interleaved run by run."""
+    mode, template = bench.mode, bench.fresh(bench.base)
+    targets = {size: f"report-{size}" for size in mode.report_events}
+    found: list[dict[str, Any]] = bench.found.setdefault("reports", [])
+    try:
+        with bench.serving(bench.tallies[0], template) as server, engine_of(template) as engine:
+            with engine.connect() as conn:
+                data.add_events(conn, list(targets.values()))
+                conn.commit()
+            bench.found["report_targets_via"] = _load_targets(bench, server, engine, targets)
+            total = _grow(engine, mode, mode.ledgers[0])
+        for run in range(mode.runs):
+            for app in bench.tallies:
+                url = bench.fresh(template)
+                try:
+                    with bench.serving(app, url) as server:
+                        for size, slug in targets.items():
+                            found.append({
+                                "app": app, "run": run, "ledger": mode.ledgers[0],
+                                "claims": total, "event": size,
+                                "ms": _report_times(bench, server, slug),
+                                "bytes": len(_report_body(bench, server, slug)),
+                                "load_average": os.getloadavg(),
+                            })  # fmt: skip
+                finally:
+                    bench.dbs.drop(url)
+    finally:
+        bench.dbs.drop(template)
+
+
+def _report_body(bench: Bench, server: Server, slug: str) -> bytes:
+    """The report's body, for checking that the compared trees answer alike."""
+    with httpx.Client(base_url=server.url, headers=bench.headers(), timeout=300) as client:
+        response = client.get(f"/v1/events/{slug}/report")
+        response.raise_for_status()
+        return response.content

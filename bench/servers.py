@@ -62,12 +62,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def started(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def started(
+    cmd: list[str], env: dict[str, str], log: Path, cwd: Path = ROOT
+) -> Iterator[subprocess.Popen[bytes]]:
     """A process in a new session, logging to `log`, stopped (with its group) on exit."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             cmd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, cwd=ROOT, start_new_session=True,
+            stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True,
         )  # fmt: skip
     try:
         yield process
@@ -80,23 +82,49 @@ def tally_env(database_url: str, overrides: dict[str, str] | None = None) -> dic
     return env | (overrides or {})
 
 
+# `tally serve` from another source tree (bench --tree): the tree's `app` first on the path,
+# and the file it came from in the log, checked once the server answers.
+FROM_TREE = (
+    "import sys, app; print('bench: app from', app.__file__, flush=True); "
+    "from app.cli import main; sys.argv[0] = 'tally'; main()"
+)
+
+
 @contextmanager
 def serving(
-    name: str, database_url: str, logs: Path, env: dict[str, str] | None = None
-) -> Iterator[Server]:
-    """`tally serve` or the naive app on 127.0.0.1, one process each, ready to answer."""
+    name: str, database_url: str, logs: Path, env: dict[str, str] | None = None,
+    tree: Path | None = None,
+) -> Iterator[Server]:  # fmt: skip
+    """`tally serve` (from `tree` when given) or the naive app on 127.0.0.1, one process each,
+    ready to answer."""
     port = free_port()
-    if name == "tally":
+    cwd = ROOT
+    if tree is not None:
+        cmd = [sys.executable, "-c", FROM_TREE, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        environment = tally_env(database_url, env) | {"PYTHONPATH": str(tree)}
+        cwd = tree
+    elif name == "tally":
         cmd = [str(VENV_BIN / "tally"), "serve", "--host", "127.0.0.1", "--port", str(port)]
         environment = tally_env(database_url, env)
     else:
         cmd = [sys.executable, "-m", "uvicorn", "bench.naive_app:app", "--host", "127.0.0.1"]
         cmd += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
         environment = {"BENCH_DATABASE_URL": database_url}
-    with started(cmd, environment, logs / f"{name}.log") as process:
+    log = logs / f"{name}.log"
+    with started(cmd, environment, log, cwd) as process:
         server = Server(name, f"http://127.0.0.1:{port}", process)
         wait_ready(server)
+        if tree is not None:
+            _check_tree(log, tree)
         yield server
+
+
+def _check_tree(log: Path, tree: Path) -> None:
+    """The server's `app` was imported from `tree`, not from the installed package."""
+    said = [line for line in log.read_text().splitlines() if line.startswith("bench: app from")]
+    where = Path(said[-1].split(" from ", 1)[1]).resolve() if said else None
+    if where is None or not where.is_relative_to(tree.resolve()):
+        raise RuntimeError(f"tally serve imported app from {where}, not from {tree}")
 
 
 def wait_ready(server: Server, seconds: float = 60) -> None:
