@@ -19,7 +19,6 @@ from app.domain.conflicts import (
     newer_figure,
     predecessors,
     successors,
-    superseded_by,
 )
 from app.domain.model import Claim, ClaimFacts, ConflictKind, Finding, StoredConflict
 
@@ -63,22 +62,21 @@ def reevaluate(
         for p in predecessors(scope.values(), [*(scope[i] for i in ids), *before])
         if p.id not in ids
     ]
+    groups = _groups(scope)
     findings = {
         f.key: f
-        for claim, near in _neighbourhoods(changed, scope)
+        for claim, near in _neighbourhoods(changed, scope, groups)
         for f in find_conflicts(near, involving=claim.id)
     }
     findings |= {
         f.key: f
         for i in followed
-        for f in find_conflicts(_group(scope, i), involving=i)
+        for f in find_conflicts(groups[_group_of(scope[i])], involving=i)
         if f.kind in VALUE_KINDS
     }
-    stored = [
-        c
-        for c in repository.conflicts.live_conflicts_of(session, [*([] if new else ids), *followed])
-        if c.kind in VALUE_KINDS or set(c.claims) & set(ids)
-    ]
+    involved = [*([] if new else ids), *followed]
+    live = repository.conflicts.live_conflicts_of(session, involved) if involved else []
+    stored = [c for c in live if c.kind in VALUE_KINDS or set(c.claims) & set(ids)]
     following = successors(scope.values())
     cleared = []
     for conflict in stored:
@@ -93,7 +91,8 @@ def reevaluate(
     opened = repository.conflicts.insert_conflicts(
         session, [(f, scope[f.claims[0]]) for f in findings.values()], now
     )
-    return Detection(superseded_by(scope.values()), cleared, opened)
+    next_ids = {i: None if after is None else after.id for i, after in following.items()}
+    return Detection(next_ids, cleared, opened)
 
 
 def recompute(session: Session, event: str) -> list[Finding]:
@@ -103,7 +102,7 @@ def recompute(session: Session, event: str) -> list[Finding]:
 
 
 def _neighbourhoods(
-    changed: list[Claim], scope: dict[str, ClaimFacts]
+    changed: list[Claim], scope: dict[str, ClaimFacts], groups: Groups
 ) -> list[tuple[Claim, list[ClaimFacts]]]:
     """Each changed claim with the facts that can conflict with it: its group, citers, cited.
 
@@ -113,20 +112,22 @@ def _neighbourhoods(
     ids = {x.id for x in changed}
     cited = {f.cites for f in scope.values() if f.id in ids and f.cites}
     related = [f for f in scope.values() if f.cites in ids or f.id in cited]
-    groups: dict[tuple[str, str, str], list[ClaimFacts]] = {}
+    return [(x, groups[_group_of(scope[x.id])] + related) for x in changed]
+
+
+Groups = dict[tuple[str, str, str], list[ClaimFacts]]
+
+
+def _groups(scope: dict[str, ClaimFacts]) -> Groups:
+    """The scope's claims by group (event, metric, location)."""
+    groups: Groups = {}
     for fact in scope.values():
         groups.setdefault(_group_of(fact), []).append(fact)
-    return [(x, groups[_group_of(scope[x.id])] + related) for x in changed]
+    return groups
 
 
 def _group_of(fact: ClaimFacts) -> tuple[str, str, str]:
     return (fact.event, fact.metric, fact.location_key)
-
-
-def _group(scope: dict[str, ClaimFacts], claim_id: str) -> list[ClaimFacts]:
-    """The claims of the group of the claim with that id."""
-    group = _group_of(scope[claim_id])
-    return [f for f in scope.values() if _group_of(f) == group]
 
 
 def _newer_figure(
