@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Tally's folder (pyproject.toml, alembic.ini, app/): the default database lives there, so
+# that the server and the `tally` command find the same one from whatever folder they start.
+HOME = Path(__file__).resolve().parents[1]
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TALLY_", env_file=".env", extra="ignore")
+    # `.env` in Tally's folder, then in the current folder (whose values win).
+    model_config = SettingsConfigDict(
+        env_prefix="TALLY_", env_file=(HOME / ".env", ".env"), extra="ignore"
+    )
 
-    database_url: str = "sqlite:///./tally.db"
+    database_url: str = f"sqlite:///{HOME / 'tally.db'}"
     admin_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -61,6 +69,24 @@ class Settings(BaseSettings):
     webhook_rotation_hours: float = Field(default=24.0, gt=0)
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     webhook_concurrency: int = Field(default=4, ge=1, le=64)
+    # Source watch (SPEC §13): each claim's url is checked soon after it is recorded, then about
+    # every watch_interval_hours (0 turns the watch off: no page is fetched, not even asked).
+    watch_interval_hours: float = Field(default=6.0, ge=0)
+    # A url that fails every check (an error or a 5xx) for this long is source_unavailable.
+    watch_grace_hours: float = Field(default=24.0, gt=0)
+    # Connecting, and each read of the answer, time out after this; a whole check after three.
+    watch_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # A page is read up to this many bytes; the rest is not fetched.
+    watch_max_bytes: int = Field(default=5_242_880, ge=1024)
+    # Two requests to one host are at least this far apart, and never at the same time.
+    watch_host_delay_seconds: float = Field(default=2.0, ge=0)
+    watch_concurrency: int = Field(default=4, ge=1, le=64)  # hosts checked at once
+    watch_poll_seconds: float = Field(default=5.0, gt=0)  # how often the watcher looks for work
+    watch_keep_checks: int = Field(default=50, ge=1)  # checks kept per claim, besides changes
+    # SPEC §12: entries in an Atom feed (the newest); how often a waiting GET /v1/changes
+    # looks for new changes (at most: it starts at a quarter of this).
+    feed_entries: int = Field(default=50, ge=1, le=1000)
+    change_poll_seconds: float = Field(default=0.5, gt=0, le=5)
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -10,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -80,7 +83,7 @@ def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
             return
         owner = conn.connection.record_info
         if not owner.get(WRITER) and not writer.acquire(timeout=busy_ms / 1000):
-            raise OperationalError("BEGIN IMMEDIATE", None, Exception("database is locked"))
+            raise OperationalError("BEGIN IMMEDIATE", None, _sqlite_busy())
         owner[WRITER] = True
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -93,6 +96,13 @@ def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
 WRITER = "tally_writer_lock"
 
 
+def _sqlite_busy() -> sqlite3.OperationalError:
+    """The error SQLite itself gives when its busy timeout passes (SQLITE_BUSY)."""
+    error = sqlite3.OperationalError("database is locked")
+    error.sqlite_errorcode = 5
+    return error
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -100,6 +110,28 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def begin_write(session: Session) -> None:
     """Open the session's transaction as a writer (BEGIN IMMEDIATE on SQLite)."""
     session.connection(execution_options={WRITE_OPTION: True})
+
+
+def write_problem(session: Session, min_free_bytes: int) -> str | None:
+    """None when a write could succeed now, else why not. SQLite: the database file and its
+    directory are writable and their file system has `min_free_bytes` free (a rolled-back
+    write would not touch the disk). PostgreSQL: a write statement is accepted in the
+    session's transaction (refused while the server is a standby or read-only); the caller
+    rolls it back."""
+    engine = session.get_bind().engine
+    if engine.dialect.name != "sqlite":
+        session.execute(text("DELETE FROM alembic_version WHERE 1 = 0"))
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    path = Path(database)
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return "the database file is read-only"
+    free = shutil.disk_usage(path.parent).free
+    if free < min_free_bytes:
+        return f"{free} bytes free on the database's disk, fewer than {min_free_bytes}"
+    return None
 
 
 ROOT = Path(__file__).resolve().parents[1]

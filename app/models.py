@@ -246,6 +246,11 @@ class Webhook(Base):
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # SPEC §12: standard, slack or teams; and the event, metric and conflict kinds it follows.
+    format: Mapped[str] = mapped_column(String(20), default="standard")
+    event: Mapped[str | None] = mapped_column(String(100))
+    metric: Mapped[str | None] = mapped_column(String(100))
+    kinds: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class WebhookDelivery(Base):
@@ -266,3 +271,104 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeskSession(Base):
+    """A browser signed in to the desk (SPEC §11): only hashes, never a session id or a key."""
+
+    __tablename__ = "desk_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # of the cookie's value
+    key_hash: Mapped[str] = mapped_column(String(64))  # of the API key it signed in with
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Change(Base):
+    """The change feed (SPEC §12): every event of SPEC §7, written with the change itself.
+
+    `txid` is the writing transaction's id on PostgreSQL (a column default, 0 on SQLite): the
+    feed is read in (txid, id) order and only below the oldest running transaction, so that a
+    row committed late never slips in behind a cursor (app.repository.changes).
+    """
+
+    __tablename__ = "change"
+    __table_args__ = (
+        Index("ix_change_position", "txid", "id"),
+        Index("ix_change_event_position", "event", "txid", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    txid: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    type: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    subject: Mapped[str] = mapped_column(String(20))  # the claim's or the conflict's id
+    event: Mapped[str | None] = mapped_column(String(100))
+    metric: Mapped[str | None] = mapped_column(String(100))
+    kind: Mapped[str | None] = mapped_column(String(30))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ShareLink(Base):
+    """A read-only link to one path and query (SPEC §12); only the token's hash is kept."""
+
+    __tablename__ = "share_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(2000))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WatchHost(Base):
+    """A host whose pages the source watch reads (SPEC §13): one request to it at a time, the
+    next not before `next_request_at`. Workers lease a host, not only a claim."""
+
+    __tablename__ = "watch_host"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)  # host:port, lowercase
+    busy_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the lease of a check
+    next_request_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ClaimWatch(Base):
+    """The watch of one claim's url: when it is checked next, and what the checks showed
+    (app.domain.watch.WatchState, read by conflict detection)."""
+
+    __tablename__ = "claim_watch"
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"), primary_key=True)
+    host_id: Mapped[int] = mapped_column(ForeignKey("watch_host.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    next_check_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[int | None]
+    unavailable: Mapped[bool] = mapped_column(default=False)
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    figure_seen: Mapped[bool] = mapped_column(default=False)
+    figure_found: Mapped[bool | None]
+    # The validators of the page last read, sent with the next request (a 304 is unchanged).
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    # Of the figure text and quote the checks looked for: a correction starts them afresh.
+    figure_key: Mapped[str | None] = mapped_column(String(64))
+
+
+class SourceCheck(Base):
+    """One check of a claim's url (SPEC §13); the last few and every change of state are kept."""
+
+    __tablename__ = "source_check"
+    __table_args__ = (Index("ix_source_check_claim", "claim_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claim.id"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    url: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[int | None]  # the HTTP status; None when no answer came
+    error: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    figure_found: Mapped[bool | None]
+    truncated: Mapped[bool] = mapped_column(default=False)  # the page was cut at the size cap
+    state: Mapped[str] = mapped_column(String(20))  # the watch state after it
+    changed: Mapped[bool] = mapped_column(default=False)  # the state differs from the one before

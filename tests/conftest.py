@@ -28,6 +28,10 @@ from tests.pgcluster import find_bindir, postgres_cluster
 # tracebacks with locals, which takes seconds per logged error.
 configure_logging("warning")
 
+# No test fetches the pages its claims link to (example.org …): the source watch is off for
+# every app and `tally` process the tests start; tests/test_source_watch.py turns it on.
+os.environ.setdefault("TALLY_WATCH_INTERVAL_HOURS", "0")
+
 ADMIN_KEY = "test-admin-key"
 TEMPLATE = "tally_template"
 _numbers = itertools.count()

@@ -15,11 +15,14 @@ ROLES = ["reader", "editor", "admin"]
 def required_role(path: str, method: str) -> str | None:
     """What SPEC §8 says the route needs: readers read; editors write claims, disputes,
     resolutions (and the events and sources they refer to); admins manage keys, metrics,
-    populations and webhooks. Extraction stores nothing, so readers may use it."""
+    populations and webhooks. Extraction stores nothing, so readers may use it. Share links
+    (SPEC §12) are an editor's to make, list and revoke."""
     if path in PUBLIC:
         return None
     if path.startswith(("/v1/keys", "/v1/webhooks")):
         return "admin"
+    if path.startswith("/v1/share-links"):
+        return "editor"
     if method != "get" and path.startswith(("/v1/metrics", "/v1/populations")):
         return "admin"
     if method == "get" or path == "/v1/extract":
@@ -56,6 +59,18 @@ def test_every_route_admits_exactly_its_roles(client: TestClient) -> None:
                 assert status not in (401, 403), (path, method, who, status)
         checked += 1
     assert checked >= 25
+
+
+def test_the_key_is_checked_before_the_body_exactly_where_routes_need_one(
+    client: TestClient,
+) -> None:
+    """RequestContext refuses a request to /v1/ without a valid key before reading its body
+    (a keyless slow client must hold nothing): that must be exactly the routes needing one."""
+    for path, method in routes(client):
+        assert (required_role(path, method) is not None) == path.startswith("/v1/"), path
+    refused = client.post("/v1/nowhere", content=b"x" * 10, headers={"Authorization": ""})
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
 
 
 def test_admin_key_from_settings_and_unknown_keys(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,18 @@ def test_readyz_reports_unmigrated_database(tmp_path: Path) -> None:
         response = client.get("/readyz")
     assert response.status_code == 503
     assert "migrate" in response.json()["detail"]
+
+
+def test_readyz_says_not_ready_while_sqlite_lacks_disk_space(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """Writes would fail on a full disk (tests/test_database_faults.py fills a real one)."""
+    shutil.copy(sqlite_template, tmp_path / "tally.db")
+    url = f"sqlite:///{tmp_path / 'tally.db'}"
+    with TestClient(create_app(Settings(database_url=url, sqlite_min_free_bytes=2**62))) as c:
+        response = c.get("/readyz")
+    assert response.status_code == 503
+    assert "cannot take writes" in response.json()["detail"]
 
 
 def test_resources_create_read_update_list(client: TestClient) -> None:

@@ -1,8 +1,10 @@
 """Overload: requests past the active limit wait without a thread, then get 503 + Retry-After;
-SQLite writers of one process queue on a lock that COMMIT or ROLLBACK frees."""
+a request still waiting for its body holds no slot; SQLite writers of one process queue on a
+lock that COMMIT or ROLLBACK frees."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +17,21 @@ from app.config import Settings
 from app.db import begin_write, make_engine, make_sessionmaker
 
 Sent = list[dict[str, Any]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
-async def _call(middleware: RequestContext, path: str, sent: Sent) -> None:
+async def _call(
+    middleware: RequestContext, path: str, sent: Sent, receive: Receive | None = None
+) -> None:
     scope = {"type": "http", "method": "GET", "path": path, "headers": [], "query_string": b""}
 
-    async def receive() -> dict[str, Any]:
+    async def whole_body() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    await middleware(scope, receive, send)
+    await middleware(scope, receive or whole_body, send)
 
 
 def _status(sent: Sent) -> tuple[int, dict[bytes, bytes]]:
@@ -85,6 +90,40 @@ def test_the_liveness_probe_answers_while_every_slot_is_taken_and_the_queue_full
     sent, handled = _run(queue_seconds=5, release_after=0.05, last="/healthz")
     assert _status(sent["/healthz"])[0] == 200
     assert handled == ["A", "/healthz", "B"]  # answered ahead of the queued B
+
+
+def test_a_request_waiting_for_its_body_holds_no_slot() -> None:
+    """B sent a byte of its body and no more: C is handled meanwhile; B gets 408."""
+    sent: dict[str, Sent] = {"B": [], "C": []}
+    handled: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        handled.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    chunks = iter([{"type": "http.request", "body": b"{", "more_body": True}])
+
+    async def a_byte_then_nothing() -> dict[str, Any]:
+        message = next(chunks, None)
+        if message is None:
+            await anyio.sleep_forever()
+        return message or {}
+
+    async def main() -> None:
+        middleware = RequestContext(
+            app, 10, 1024, max_active=1, queue_seconds=0.2, body_idle_seconds=0.5
+        )
+        with anyio.move_on_after(3):  # the old middleware never gave up on B
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_call, middleware, "B", sent["B"], a_byte_then_nothing)
+                await anyio.sleep(0.05)
+                await _call(middleware, "C", sent["C"])
+
+    anyio.run(main)
+    assert _status(sent["C"])[0] == 200
+    assert _status(sent["B"])[0] == 408
+    assert handled == ["C"]
 
 
 def test_sqlite_writers_queue_and_commit_or_rollback_lets_the_next_in(tmp_path: Path) -> None:

@@ -183,16 +183,16 @@ def test_markdown_reads_as_headings_and_tables(ledger: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/markdown")
     lines = response.text.splitlines()
-    assert lines[0] == "# Figures for quake"
+    assert lines[0] == "# Earthquake"  # the event's title
     assert [line for line in lines if line.startswith("## ")] == [
-        "## deaths (all)",
-        "## missing (all) in Almaty",
+        "## Deaths",
+        "## Missing in Almaty",
     ]
     assert lines.count("| Claimant | Figure | As of | Source | Status |") == 2
-    assert "| Akimat \\| city hall | 100 | 2023-02-07 | wire | active |" in lines
-    assert any(line.startswith("- **value_mismatch** (open): ") for line in lines)
-    assert "Open conflicts: value_mismatch: 1." in lines
-    assert "- Range of the latest figures: 27 to 33" in lines
+    assert "| Akimat \\| city hall | 100 | 7 February 2023 | wire | active |" in lines
+    assert any(line.startswith("- **Figures disagree** (open): ") for line in lines)
+    assert "Open conflicts: figures disagree (1)." in lines
+    assert "- Range of the latest figures: between 27 and 33" in lines
 
 
 def test_report_errors(ledger: TestClient) -> None:

@@ -627,6 +627,17 @@ REFUSED = {
     "http://0.0.0.0/": "unspecified",
     "http://[::]/": "unspecified",
     "http://100.64.0.1/": "shared",
+    # Special-purpose addresses that some Pythons' `is_global` passes: named by address, since
+    # the reason given depends on the Python version.
+    "http://192.0.0.8/": "(192.0.0.8)",  # IPv4 dummy address (RFC 7600)
+    "http://192.0.0.170/": "(192.0.0.170)",  # NAT64 discovery (RFC 7050)
+    "http://192.88.99.1/": "(192.88.99.1)",  # deprecated 6to4 relay anycast (RFC 7526)
+    "http://[fec0::1]/": "(fec0::1)",  # deprecated site-local (RFC 3879)
+    "http://[2002:c058:6301::]/": "(2002:c058:6301::)",  # 6to4 wrapping 192.88.99.1
+    "http://[64:ff9b:1::a]/": "(64:ff9b:1::a)",  # local-use IPv4/IPv6 translation (RFC 8215)
+    "http://[5f00::1]/": "(5f00::1)",  # segment routing SIDs (RFC 9602)
+    "http://[3fff::1]/": "(3fff::1)",  # documentation (RFC 9637)
+    "http://[2001:db8::1]/": "(2001:db8::1)",  # documentation (RFC 3849)
     "http://internal.tally-test.example/": "private",  # a DNS name that resolves there
     "http://mixed.tally-test.example/": "private",  # one public and one private answer
 }

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from app.api import formats
+from app.api import conditional, formats
 from app.api.claims import ClaimFilters
 from app.api.deps import Editor, Reader, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES, TITLES, Problem, problem_body
 from app.domain.model import Claim
 from app.schemas import ClaimRead
-from app.services import bulk
+from app.services import bulk, changes
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=ERROR_RESPONSES)
 
@@ -99,7 +99,8 @@ EXPORTED = {
     200: {
         "content": {"application/x-ndjson": {}, "text/csv": {}},
         "description": "Every matching claim: one JSON claim per line, or one CSV row per claim",
-    }
+    },
+    **conditional.NOT_MODIFIED,
 }
 EXPORT_COLUMNS = [
     "id", "version", "status", "disputed", "superseded_by", "event", "metric", "population",
@@ -109,14 +110,20 @@ EXPORT_COLUMNS = [
 ]  # fmt: skip
 
 
-@router.get("/export", response_class=StreamingResponse, responses=EXPORTED)  # type: ignore[arg-type]
+@router.get("/export", response_class=StreamingResponse, responses=EXPORTED)
 def export_claims(
+    request: Request,
+    response: Response,
     session: SessionDep,
     _: Reader,
     filters: ClaimFilters,
     format: Literal["ndjson", "csv"] = "ndjson",
-) -> StreamingResponse:
+) -> Response:
     """Stream the whole ledger (filtered like the claims list) in constant memory."""
+    version = changes.claims_version(session, filters.event)
+    unchanged = conditional.check(request, response, version)
+    if unchanged is not None:
+        return unchanged
     claims = bulk.export_claims(session, filters)
     lines = (
         formats.csv_rows(EXPORT_COLUMNS, map(_cells, claims))
@@ -124,7 +131,8 @@ def export_claims(
         else map(_json_line, claims)
     )
     disposition = {"Content-Disposition": f'attachment; filename="claims.{format}"'}
-    return StreamingResponse(_joined(lines), media_type=EXPORT_TYPES[format], headers=disposition)
+    answer = StreamingResponse(_joined(lines), media_type=EXPORT_TYPES[format], headers=disposition)
+    return conditional.carry(response, answer)
 
 
 def _json_line(claim: Claim) -> str:

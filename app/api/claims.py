@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
+from app.api import conditional
 from app.api.deps import Editor, Reader, RecorderDep, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
+from app.api.ledger_time import LedgerMoment
 from app.api.paging import Cursor, Limit, NameFilter, after_id, next_cursor
 from app.domain.model import Claim, ClaimFilter
 from app.schemas import (
@@ -17,18 +19,13 @@ from app.schemas import (
     DisputeClose,
     DisputeCreate,
     DisputeRead,
-    Moment,
     Page,
     RetractBody,
     RevisionRead,
 )
-from app.services import claims
+from app.services import changes, claims
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=ERROR_RESPONSES)
-
-AsOf = Annotated[
-    Moment | None, Query(description="ISO timestamp: the claim as the ledger knew it then")
-]
 
 
 def _claim(claim: Claim, response: Response) -> ClaimRead:
@@ -60,14 +57,20 @@ def claim_filters(
 ClaimFilters = Annotated[ClaimFilter, Depends(claim_filters)]
 
 
-@router.get("")
+@router.get("", response_model=Page[ClaimRead], responses=conditional.NOT_MODIFIED)
 def list_claims(
+    request: Request,
+    response: Response,
     session: SessionDep,
     _: Reader,
     filters: ClaimFilters,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[ClaimRead]:
+) -> Page[ClaimRead] | Response:
+    version = changes.claims_version(session, filters.event)
+    unchanged = conditional.check(request, response, version)
+    if unchanged is not None:
+        return unchanged
     found, more = claims.list_claims(session, filters, after_id(cursor), limit)
     items = [ClaimRead.of(c) for c in found]
     return Page[ClaimRead](items=items, next_cursor=next_cursor(found[-1].id) if more else None)
@@ -75,9 +78,11 @@ def list_claims(
 
 @router.get("/{claim_id}")
 def read_claim(
-    claim_id: str, response: Response, session: SessionDep, _: Reader, as_of: AsOf = None
+    claim_id: str, response: Response, session: SessionDep, _: Reader, at: LedgerMoment
 ) -> ClaimRead:
-    return _claim(claims.read_claim(session, claim_id, as_of), response)
+    """The claim now, or with `?recorded_at=` as the ledger knew it then (404 before it was
+    recorded)."""
+    return _claim(claims.read_claim(session, claim_id, at), response)
 
 
 @router.patch("/{claim_id}")

@@ -1,5 +1,8 @@
 """Request dependencies: the session, the settings and shared services, who is calling, and
-what they may do. Routes receive these by type; nothing else reads `request.app.state`."""
+what they may do. Routes receive these by type; nothing else reads `request.app.state`.
+
+A caller is a bearer key, or — for a GET without Authorization that carries `?share=<token>`
+— a share link, which reads its one page as a reader would and nothing else (SPEC §12)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.sharing import share_token
 from app.config import Settings
 from app.domain.records import Principal, Role
-from app.services import keys
+from app.services import keys, share_links
 from app.services.group_commit import ClaimRecorder
 from app.services.keys import KeyCache
 from app.services.sessions import Session, SessionFactory
@@ -61,13 +65,17 @@ def require(role: Role) -> Callable[..., Principal]:
     """A dependency that admits callers whose key has at least `role`."""
 
     def dependency(
+        request: Request,
         credentials: Credentials,
         factory: SessionFactoryDep,
         settings: SettingsDep,
         cache: KeyCacheDep,
     ) -> Principal:
         if credentials is None:
-            raise HTTPException(401, "An API key is required.", {"WWW-Authenticate": "Bearer"})
+            token = share_token(request.scope)
+            if token is None:
+                raise HTTPException(401, "An API key is required.", {"WWW-Authenticate": "Bearer"})
+            return _shared(request, token, factory, role)
         principal = keys.authenticate(factory, credentials.credentials, settings, cache)
         if principal is None:
             raise HTTPException(401, "The API key is not valid.", {"WWW-Authenticate": "Bearer"})
@@ -77,6 +85,21 @@ def require(role: Role) -> Callable[..., Principal]:
 
     dependency.required_role = role  # type: ignore[attr-defined]  # read by the auth-matrix test
     return dependency
+
+
+def _shared(request: Request, token: str, factory: SessionFactory, role: Role) -> Principal:
+    """The reader a share link stands for on this request; 401 for a link that is not (or no
+    longer) valid, 403 for another page, another method or a route readers may not use."""
+    try:
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        principal = share_links.admit(factory, token, request.method, request.scope["path"], query)
+    except share_links.Refused as refusal:
+        if refusal.forbidden:
+            raise HTTPException(403, refusal.detail) from None
+        raise HTTPException(401, refusal.detail, {"WWW-Authenticate": "Bearer"}) from None
+    if not principal.role.admits(role):
+        raise HTTPException(403, f"This action needs the {role.value} role.")
+    return principal
 
 
 Reader = Annotated[Principal, Depends(require(Role.READER))]

@@ -9,12 +9,14 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
+from app.api.newline import is_json
 from app.domain import model as d
+from app.services.ops import unavailability
 
 log = structlog.get_logger()
 
@@ -36,6 +38,7 @@ TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     409: "Conflict",
     412: "Precondition failed",
     413: "Content too large",
@@ -48,18 +51,20 @@ TITLES = {
 
 
 class FieldProblem(BaseModel):
-    field: str
-    detail: str
+    field: str = Field(description="The field at fault, dotted for nested ones (`figure.low`)")
+    detail: str = Field(description="What is wrong with it")
 
 
 class Problem(BaseModel):
     """RFC 9457 problem details; `errors` lists the fields at fault."""
 
-    type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    errors: list[FieldProblem] = []
+    type: str = Field(default="about:blank", description="A URI naming the kind of problem")
+    title: str = Field(description="The HTTP status in words")
+    status: int = Field(description="The HTTP status")
+    detail: str = Field(description="What went wrong, in a sentence, and how to put it right")
+    errors: list[FieldProblem] = Field(
+        default=[], description="Every field at fault, each with what is wrong with it"
+    )
 
 
 def problem_body(status: int, detail: str, errors: Iterable[tuple[str, str]] = ()) -> Problem:
@@ -93,14 +98,36 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def _validation(_: Request, exc: Exception) -> JSONResponse:
+def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem(400, "The request body is not valid JSON.")
-    fields = [(_field_name(e["loc"]), str(e["msg"])) for e in errors]
-    names = ", ".join(sorted({field for field, _ in fields}))
-    return problem(422, f"Invalid input: {names}.", fields)
+    content_type = request.headers.get("content-type")
+    if _body_unread(errors) and not is_json(content_type or ""):
+        return problem(415, _not_json(content_type), [("body", _not_json(content_type))])
+    fields = [(_field_name(e["loc"]), _why(e)) for e in errors]
+    listed = "; ".join(f"{field}: {why}" for field, why in fields)
+    return problem(422, f"Invalid input — {listed}", fields)
+
+
+def _why(error: Any) -> str:
+    if tuple(error["loc"]) == ("body",):  # the body as a whole
+        return "the request has no body" if error["type"] == "missing" else "must be a JSON object"
+    return str(error["msg"])
+
+
+def _body_unread(errors: list[Any]) -> bool:
+    """Whether the body as a whole was missing or not an object (not one of its fields)."""
+    return any(tuple(e["loc"]) == ("body",) for e in errors)
+
+
+def _not_json(content_type: str | None) -> str:
+    said = f'"Content-Type: {content_type}"' if content_type else "no Content-Type"
+    return (
+        f"Send the body as JSON with the header Content-Type: application/json; this request "
+        f"had {said}. (curl: add -H 'Content-Type: application/json'.)"
+    )
 
 
 def _domain(_: Request, exc: Exception) -> JSONResponse:
@@ -110,17 +137,57 @@ def _domain(_: Request, exc: Exception) -> JSONResponse:
     return problem(status, exc.detail, errors)
 
 
-def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
-    return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request, headers.get("Allow", ""))
+    return problem(exc.status_code, detail, headers=headers)
 
 
-def _overloaded(_: Request, exc: Exception) -> JSONResponse:
-    if isinstance(exc, OperationalError) and "locked" not in str(exc.orig):
-        return _unexpected(_, exc)
-    log.warning("database busy", error=str(exc))
-    return problem(503, "The database is busy; retry shortly.", headers={"Retry-After": "1"})
+def allowed_methods(request: Request, first: str) -> str:
+    """Every method the API answers at the request's path, by its OpenAPI document, with
+    `first` (Starlette's own Allow names only the methods of the first route that matched)."""
+    methods = {m.strip() for m in first.split(",") if m.strip()}
+    for template, operations in request.app.openapi()["paths"].items():
+        if _fits(template, request.scope["path"]):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
+def _fits(template: str, path: str) -> bool:
+    """Whether `path` is an instance of the OpenAPI path `template` ("/v1/claims/{claim_id}")."""
+    wanted, given = template.split("/"), path.split("/")
+    return len(wanted) == len(given) and all(
+        w == g or (w.startswith("{") and g != "") for w, g in zip(wanted, given, strict=True)
+    )
+
+
+DATABASE_REFUSALS = {  # detail, Retry-After
+    "busy": ("The database is busy; retry shortly.", "1"),
+    "unavailable": ("The database is unavailable; retry later.", "5"),
+}
+
+
+def database_refusal(error: Exception) -> tuple[str, str] | None:
+    """(detail, Retry-After) of the 503 that `error` calls for when it says the database
+    cannot serve now (see services.ops.unavailability), else None."""
+    kind = unavailability(error)
+    if kind is None:
+        return None
+    log.warning("database unavailable", kind=kind, error=str(error).partition("\n")[0])
+    return DATABASE_REFUSALS[kind]
+
+
+def _database(request: Request, exc: Exception) -> JSONResponse:
+    refusal = database_refusal(exc)
+    if refusal is None:
+        return _unexpected(request, exc)
+    detail, retry = refusal
+    return problem(503, detail, headers={"Retry-After": retry})
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -133,12 +200,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(d.DomainError, _domain)
     app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(PoolTimeout, _overloaded)
-    app.add_exception_handler(OperationalError, _overloaded)
+    app.add_exception_handler(PoolTimeout, _database)
+    app.add_exception_handler(DBAPIError, _database)
     app.add_exception_handler(Exception, _unexpected)
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": TITLES[status], "content": {PROBLEM: {}}}
-    for status in (400, 401, 403, 404, 409, 412, 413, 422, 428, 503)
+    for status in (400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 503)
 }

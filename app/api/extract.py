@@ -16,7 +16,12 @@ router = APIRouter(prefix="/v1/extract", tags=["extraction"], responses=ERROR_RE
 DESCRIPTION = f"""\
 Stores nothing. A candidate's `metric` is null when no built-in metric clearly applies, its
 `claimant` null when the article attributes the figure to no one; post `figure.text` as the
-figure, and leave out `span`, `confidence` and `why`.
+figure, and leave out `kind`, `span`, `confidence` and `why`.
+
+Only candidates of `kind` `count` are ready to post. An `increment` ("the toll rose to 14
+after two more bodies were found": the 2) and a `forecast` ("the toll could reach 20,000")
+are proposed so that an editor sees them for what they are, never as totals: do not post
+them as claims.
 
 Limits, so that every answer is quick and small:
 

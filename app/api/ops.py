@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.api.deps import SessionDep
+from app.api.deps import SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
 from app.services import ops
 
@@ -19,9 +19,9 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(session: SessionDep, response: Response) -> dict[str, str]:
-    """The database answers and is migrated to the code's schema."""
-    problem = ops.readiness_problem(session)
+def readyz(session: SessionDep, settings: SettingsDep, response: Response) -> dict[str, str]:
+    """The database answers, is migrated to the code's schema and could take a write now."""
+    problem = ops.readiness_problem(session, settings.sqlite_min_free_bytes)
     if problem:
         response.status_code = 503
         return {"status": "unavailable", "detail": problem}

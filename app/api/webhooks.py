@@ -7,7 +7,14 @@ from fastapi import APIRouter, Response, status
 from app.api.deps import Admin, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.paging import Cursor, Limit, after_id, to_page
-from app.schemas import DeliveryRead, Page, WebhookCreate, WebhookCreated, WebhookRead
+from app.schemas import (
+    DeliveryRead,
+    Page,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookRead,
+    WebhookUpdate,
+)
 from app.services import webhooks
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
@@ -33,6 +40,14 @@ def list_webhooks(
 @router.get("/{webhook_id}")
 def read_webhook(webhook_id: str, session: SessionDep, _: Admin) -> WebhookRead:
     return WebhookRead.model_validate(webhooks.get_webhook(session, webhook_id))
+
+
+@router.patch("/{webhook_id}")
+def update_webhook(
+    webhook_id: str, body: WebhookUpdate, session: SessionDep, settings: SettingsDep, _: Admin
+) -> WebhookRead:
+    """Change the URL, events, format or filters; omitted fields keep their value."""
+    return WebhookRead.model_validate(webhooks.update_webhook(session, webhook_id, body, settings))
 
 
 @router.delete("/{webhook_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,9 @@
 
 Read it against the spec table: `find_conflicts` gathers the pair rules (value_mismatch,
 downward_revision, part_exceeds_whole) and the claim rules (retracted_figure,
-cites_retracted, disputed). Pairs are ordered by `chronology`: A is the earlier claim.
+cites_retracted, disputed, and SPEC §13's source_unavailable and figure_not_in_source, read
+from the claim's WatchState: app.domain.watch). Pairs are ordered by `chronology`: A is the
+earlier claim.
 
 Current figures: a claimant's active claims of one group and population form a series in
 chronological order; a claim is its claimant's current figure at a date t from its own
@@ -18,6 +20,7 @@ from datetime import date, datetime
 from typing import Protocol, TypeVar
 
 from app.domain.model import ClaimFacts, ConflictKind, Figure, Finding, Gap, MetricKind
+from app.domain.watch import WatchState
 
 _SAME_DATE = "the two cannot both be right on the same date"
 _FELL = "a cumulative count cannot fall between these dates"
@@ -257,13 +260,20 @@ def _separation(a: Figure, b: Figure) -> Gap | None:
 
 
 def _claim_findings(claim: ClaimFacts, by_id: Mapping[str, ClaimFacts]) -> list[Finding]:
-    """retracted_figure, cites_retracted and disputed, for the claim they start from."""
+    """retracted_figure, cites_retracted, disputed, source_unavailable and
+    figure_not_in_source, for the claim they start from."""
     found = [_disputed(claim, dispute) for dispute in claim.open_disputes]
     if claim.retracted:
         found.append(_retracted_figure(claim))
     cited = by_id.get(claim.cites) if claim.cites is not None else None
     if not claim.retracted and cited is not None and cited.retracted:
         found.append(_cites_retracted(claim, cited))
+    watch = claim.watch
+    if not claim.retracted and watch is not None:  # a retracted claim is no longer watched
+        if watch.unavailable:
+            found.append(_source_unavailable(claim, watch))
+        elif watch.figure_missing:
+            found.append(_figure_not_in_source(claim, watch))
     return found
 
 
@@ -289,6 +299,26 @@ def _disputed(claim: ClaimFacts, dispute: str) -> Finding:
     detail = f"{_figure_of(claim)}{_published_by(claim)} is disputed"
     detail += "." if note is None else f" by {note.by}: {_sentence(note.reason)}"
     return Finding(ConflictKind.DISPUTED, (claim.id,), detail, dispute=dispute)
+
+
+def _source_unavailable(claim: ClaimFacts, watch: WatchState) -> Finding:
+    """SPEC §13: the url answered 404 or 410, or failed every check for the grace period."""
+    if watch.status in (404, 410):
+        why = f"answered {watch.status}"
+    else:
+        since = watch.failing_since or watch.checked_at
+        why = "has failed every check" + (f" since {since:%Y-%m-%d %H:%M} UTC" if since else "")
+    detail = f"{_figure_of(claim)}{_published_by(claim)} cannot be read at its source: {watch.url}"
+    return Finding(ConflictKind.SOURCE_UNAVAILABLE, (claim.id,), f"{detail} {why}.")
+
+
+def _figure_not_in_source(claim: ClaimFacts, watch: WatchState) -> Finding:
+    """SPEC §13: the page is there, and no longer shows the figure or quote it showed."""
+    detail = (
+        f"{_figure_of(claim)}{_published_by(claim)} is no longer on its source page, "
+        f"where an earlier check found it: {watch.url}"
+    )
+    return Finding(ConflictKind.FIGURE_NOT_IN_SOURCE, (claim.id,), detail)
 
 
 # --- succession ----------------------------------------------------------------------------

@@ -97,6 +97,11 @@ class Webhook:
     previous_secret_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # SPEC §12: the body sent (standard, slack or teams) and what narrows the subscription.
+    format: str = "standard"
+    event: str | None = None  # an event's slug
+    metric: str | None = None
+    kinds: tuple[str, ...] | None = None  # conflict kinds; conflict events of others are not sent
 
 
 @dataclass(frozen=True, slots=True)

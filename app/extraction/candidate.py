@@ -23,3 +23,4 @@ class Candidate:
     span: tuple[int, int]
     confidence: float
     why: str
+    kind: str = "count"  # "increment" ("two more bodies"), "forecast" ("could reach"): not to post

@@ -39,70 +39,140 @@ METRIC_CUES: dict[str, tuple[str, ...]] = {
     DEATHS.name: (
         "killed", "kill", "kills", "killing", "died", "die", "dies", "dying", "dead", "death",
         "deaths", "fatalities", "fatality", "perished", "slain", "murdered", "massacred",
-        "drowned", "executed", "toll", "lives", "bodies", "death toll", "lost their lives",
-        "shot dead",
+        "drowned", "drowning", "executed", "toll", "lives", "bodies", "death toll",
+        "lost their lives", "shot dead", "succumbed", "succumbing", "frozen to death",
+        "burned to death", "burnt to death", "crushed to death", "beaten to death",
+        "stabbed to death", "starved to death", "trampled to death", "hacked to death",
     ),
     INJURIES.name: (
         "injured", "injuring", "injure", "injures", "injuries", "injury", "wounded", "wounding",
-        "wounds", "hurt", "hurting",
+        "wounds", "hurt", "hurting", "treated",
     ),
     ARRESTS.name: (
         "arrested", "arrest", "arrests", "arresting", "detained", "detain", "detaining",
         "detention", "detentions", "held", "jailed", "apprehended", "imprisoned",
-        "in custody", "into custody", "rounded up",
+        "in custody", "into custody", "rounded up", "charged",
     ),
     DISPLACED.name: (
         "displaced", "displacing", "displacement", "fled", "flee", "fleeing", "homeless",
         "refugees", "uprooted", "from their homes", "out of their homes", "without shelter",
-        "lost their homes",
+        "lost their homes", "in need of shelter", "in shelters", "in public shelters", "in tents",
+        "in relief camps", "in camps", "in temporary shelters", "to temporary shelters",
     ),
-    MISSING.name: ("missing", "disappeared", "trapped", "unaccounted for"),
+    MISSING.name: (
+        "missing", "disappeared", "trapped", "unaccounted for", "buried alive", "buried under",
+        "buried beneath", "buried in the rubble",
+    ),
     EVACUATED.name: (
         "evacuated", "evacuate", "evacuating", "evacuation", "evacuations", "evacuees",
+        "in evacuation centres", "in evacuation centers",
     ),
     HOSPITALIZED.name: (
         "hospitalised", "hospitalized", "hospitalisations", "hospitalizations", "hospital",
-        "hospitals", "intensive care",
+        "hospitals", "intensive care", "being treated",
     ),
     PROTESTERS.name: (
         "marched", "rallied", "protested", "demonstrated", "turnout", "crowd",
         "took to the streets", "take to the streets", "taking to the streets", "took part",
-        "turned out",
+        "turned out", "flooded the streets", "filled the streets", "packed the streets",
+        "poured into the streets", "taken part", "taking part", "take part", "joined", "join",
+        "gathered", "went on strike", "walked out", "drew",
     ),
     TROOPS_DEPLOYED.name: (
         "sent", "send", "sends", "sending", "deployed", "deploy", "deploys", "deploying",
         "deployment", "dispatched", "dispatch", "dispatching", "stationed", "massed", "mobilised",
-        "mobilized", "ordered", "reinforcements",
+        "mobilized", "ordered", "reinforcements", "called in", "called up", "sent in",
+        "brought in", "on duty",
     ),
 }  # fmt: skip
 # Counts no built-in metric names, proposed with metric None; UNNAMED stands for their metric.
 UNNAMED = ""
-UNNAMED_CUES = ("cases", "case", "infections", "infected", "affected", "casualties")
+UNNAMED_CUES = (
+    "cases", "case", "infections", "infected", "affected", "casualties", "fell ill", "fell sick",
+    "sickened", "tested positive", "abducted", "kidnapped", "held hostage", "taken hostage",
+    "dead or missing", "dead and missing", "killed or injured", "killed or wounded",
+    "dead or injured", "dead or wounded",
+)  # fmt: skip
+# Protest cues that name protesters only where the sentence speaks of a protest.
+WEAK_PROTEST_CUES = frozenset({"joined", "join", "gathered", "drew"})
+PROTEST_WORDS = word_set(
+    "protest protests protested protesting protesters protestors demonstration demonstrations"
+    " demonstrators march marches marched marchers rally rallies rallied crowd crowds strike"
+    " strikes strikers"
+)
 # Each cue phrase, as a tuple of its words -> the metric it names.
 CUES = {
     tuple(cue.split()): metric
     for metric, cues in (*METRIC_CUES.items(), (UNNAMED, UNNAMED_CUES))
     for cue in cues
 }
+# Cues read only before a figure: a noun that the figure counts ("a crowd of 5,000") or a
+# verb whose object it is ("doctors treated 231 people", "lost 14 men").
+LEFT_CUES: dict[tuple[str, ...], str] = {
+    tuple(cue.split()): metric
+    for metric, cues in (
+        (PROTESTERS.name, ("crowd of", "rally of", "march of", "protest of", "demonstration of",
+                           "tear gas at", "tear gas on", "water cannon on", "crowd at",
+                           "crowd estimated at", "turnout at")),
+        (DEATHS.name, ("lost",)),
+        (TROOPS_DEPLOYED.name, ("has", "have", "had", "with")),
+    )
+    for cue in cues
+}  # fmt: skip
+# Cues that name a metric after a figure but not before it ("the hall held 900 guests").
+NOT_LEFT_CUES = phrase_set("held", "hospital", "hospitals", "intensive care", "join", "joined")
+# Verbs whose object is no claim ("sentenced 11 protesters", "freed 3,700 inmates").
+NOT_CLAIM_VERBS = word_set(
+    "sentenced convicted released freed rescued fined deported expelled acquitted pardoned"
+    " exchanged swapped tried"
+)
 # Subjects that count whatever the verb after them reaches ("the death toll ... rose to 50").
 LEVEL_VERBS = phrase_set(
     "rose to", "risen to", "climbed to", "jumped to", "increased to", "grew to", "fell to",
     "dropped to", "reached", "stood at", "stands at", "hit", "topped", "passed", "exceeded",
-    "surpassed", "reach", "at", "to",
+    "surpassed", "reach", "at", "to", "was", "is", "were", "are", "numbered", "number",
+    "numbering", "totalled", "totaled", "totals", "included", "include", "includes", "nearing",
+    "neared", "approaching", "approached", "exceed", "exceeds", "surpass", "top", "tops",
+    "rise to", "climb to", "rising to", "climbing to", "be", "rose by", "risen by",
+    "increased by", "climbed by", "jumped by", "grew by", "rising by", "fell by", "dropped by",
+    "rose from", "risen from", "increased from", "climbed from", "jumped from", "grew from",
 )  # fmt: skip
+# Words that make a figure after them a share of a group ("20% of the town's 30,000").
+SHARE_WORDS = word_set("% percent cent half third quarter fifth tenth majority")
+# Words before a figure that make it a change of a total ("rose by 708", "a further 6,000").
+INCREMENT_BEFORE = phrase_set(
+    "another", "an additional", "a further", "additional", "further", "extra", "rose by",
+    "risen by", "increased by", "climbed by", "jumped by", "grew by", "up by", "rising by",
+)  # fmt: skip
+# Words after a figure that do ("two more bodies", "604 new deaths").
+INCREMENT_AFTER = word_set("more additional further new extra")
+# Words before a figure that make it an earlier count of the figure before ("up from 91").
+COMPARED = phrase_set(
+    "up from",
+    "down from",
+    "from",
+    "against",
+    "compared with",
+    "compared to",
+    "versus",
+    "vs",
+)
+# Modals and verbs that make a figure one that may come ("could reach", "expect 100,000").
+FORECAST_WORDS = word_set(
+    "could may might will would expected expect expects projected forecast predicted likely"
+)
 
 # ---------------------------------------------------------------- people
 
 SECURITY_FORCE_NOUNS = word_set(
     "police policemen policewomen policeman officers officer soldiers soldier troops servicemen"
     " serviceman guards guard gendarmes peacekeepers guardsmen marines paratroopers conscripts"
-    " forces personnel"
+    " forces personnel troopers militiamen recruits cadets"
 )
-TROOP_NOUNS = word_set(
-    "soldiers troops servicemen paratroopers marines peacekeepers forces reinforcements conscripts"
-)
+TROOP_NOUNS = SECURITY_FORCE_NOUNS | word_set("reinforcements")
 CHILD_NOUNS = word_set(
     "children child kids minors babies infants toddlers schoolchildren boys girls pupils"
+    " schoolgirls schoolboys newborns"
 )
 CIVILIAN_NOUNS = word_set("civilians civilian non-combatants noncombatants")
 PROTESTER_NOUNS = word_set(
@@ -126,7 +196,11 @@ PEOPLE_NOUNS = (
         " those evacuees refugees asylum-seekers youths teenagers relatives family families"
         " households customers voters delegates shoppers diners guests boy girl child counselor"
         " counsellor teacher worker driver pilot resident journalist reporter nurse doctor"
-        " student passenger soldier policeman civilian protester"
+        " student passenger soldier policeman civilian protester officials diplomats colleagues"
+        " comrades veterans immigrants occupants athletes players nuns monks priests clerics"
+        " peasants labourers laborers herders nomads settlers cops agents sentries patrons"
+        " viewers attendees participants strikers retirees teens adolescents juveniles orphans"
+        " widows mothers fathers sons daughters brothers sisters lawmakers mps"
     )
     | SECURITY_FORCE_NOUNS
     | CHILD_NOUNS
@@ -137,11 +211,18 @@ NOT_PEOPLE = word_set(
     "kilometers kilometres meters metres centimeters millimeters liters litres helicopters"
     " containers numbers shelters towers letters orders borders centers centres chapters layers"
     " barriers rivers waters quarters headquarters computers tankers bombers trailers papers"
-    " dollars hours years"
+    " dollars hours years hospitals hospital"
 )
 
 # ---------------------------------------------------------------- words that join
 
+# Verbs that attribute a figure to whoever says it ("X said", "X told reporters", "X say").
+SPEECH_VERBS = word_set(
+    "said says say told tell tells reported reports announced announces confirmed confirms stated"
+    " added estimated estimates claimed claims tweeted wrote insisted noted declared put puts"
+    " showed shows show found finds verified recorded registered documented documents counted"
+    " warned warns warn appealed expect expects"
+)
 DETERMINERS = word_set("the them whom those these its their his her our your this that a an")
 # Words between a figure and its noun that do not change what it counts.
 HEAD_ADJECTIVES = word_set(
@@ -153,10 +234,12 @@ AUXILIARIES = word_set(
     " subsequently allegedly confirmed believed feared thought said reported known to remain"
     " remained remains left all both who that taken rushed admitted brought airlifted treated"
     " receiving seriously critically badly slightly lightly fatally forced initially so far"
-    " officially either likely presumed listed"
+    " officially either likely presumed listed sustained suffered received found rescued living"
+    " staying sheltering"
 )
 PREPOSITIONS = word_set(
-    "in from at on near across inside outside around throughout during for with among"
+    "in from at on near across inside outside around throughout during for with among of into"
+    " aboard"
 )
 MODALS = word_set("could may might would will can should need needs needed")
 NEGATIONS = word_set("not never no none n't without")
@@ -168,7 +251,7 @@ LEFT_FILLERS = word_set(
 )
 INCLUDING = phrase_set(
     "including", "among them", "among whom", "of whom", "of them", "mostly", "most of them",
-    "many of them", "among those", "including at least",
+    "many of them", "among those", "including at least", "including some", "including about",
 )  # fmt: skip
 FUNCTION_WORDS = (
     AUXILIARIES

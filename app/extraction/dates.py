@@ -6,7 +6,7 @@ import bisect
 import re
 from datetime import date, timedelta
 
-__all__ = ["find_days", "nearest_day"]
+__all__ = ["dateline_day", "find_days", "nearest_day"]
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTH_NAMES = (
@@ -17,8 +17,8 @@ _MONTHS = {name.lower(): n for n, names in enumerate(_MONTH_NAMES, 1) for name i
 _MONTH = "(?-i:(?P<{}>" + "|".join(" ".join(_MONTH_NAMES).split()) + r"))\.?"
 _DAY_RE = re.compile(
     r"(?<![\w-])(?:(?P<before>since|from|until|till|by|next|before)\s+(?:the\s+)?)?"
-    r"(?:(?P<relative>(?P<day_before>yesterday|last\s+night)|today|tonight"
-    r"|this\s+(?:morning|afternoon|evening))"
+    r"(?:(?P<relative>(?P<day_before>yesterday|last\s+night)|(?P<week_before>last\s+week)"
+    r"|today|tonight|this\s+(?:morning|afternoon|evening))"
     r"|(?-i:(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))"
     rf"|{_MONTH.format('m1')}\s+(?P<d1>[0-9]{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y1>[0-9]{{4}}))?"
     rf"|(?P<d2>[0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH.format('m2')}"
@@ -68,4 +68,34 @@ def _relative_day(match: re.Match[str], published: date) -> date:
         back = (published.weekday() - _WEEKDAYS.index(match["weekday"].lower())) % 7
         return published - timedelta(days=back)
     # By the group matched, not by its letters: re.IGNORECASE matches a long s (U+017F) too.
+    if match["week_before"]:
+        return published - timedelta(days=7)
     return published - timedelta(days=1 if match["day_before"] else 0)
+
+
+# "KABUL, Oct 9 (Reuters) -", "ANTAKYA, Turkey, Feb. 7, 2023 (AP) —": a place in capitals, an
+# optional region, a date, the agency in parentheses and a dash, at the start of a paragraph.
+_DATELINE_RE = re.compile(
+    "[A-Z][A-Z'\u2019.\\- ]{1,40}"
+    r"(?:,[^,(\n]{1,40}){0,2},?\s+"
+    rf"{_MONTH.format('m1')}\s+(?P<d1>[0-9]{{1,2}})(?:,\s+(?P<y1>[0-9]{{4}}))?"
+    r"\s*\([A-Za-z .]{1,30}\)\s*[-\u2013\u2014]"
+)
+
+
+def dateline_day(paragraph: str, published: date | None) -> date | None:
+    """The date of a dateline opening a paragraph ("KABUL, Oct 9 (Reuters) -"), seen from the
+    publication date for its year; None when there is none or no year to give it."""
+    match = _DATELINE_RE.match(paragraph[:160])
+    if match is None:
+        return None
+    if match["y1"] is None and published is None:
+        return None
+    year = int(match["y1"]) if match["y1"] else published.year if published else 0
+    try:
+        day = date(year, _MONTHS[match["m1"].lower()], int(match["d1"]))
+    except ValueError:
+        return None
+    if not match["y1"] and published is not None and day > published:
+        return day.replace(year=day.year - 1)  # "Dec 30" in a January article
+    return day

@@ -29,12 +29,23 @@ def is_people(token: Token) -> bool:
     """Whether a word names people: a known noun, a demonym ("Palestinians"), an agent noun."""
     word = token.word
     if word in PEOPLE_NOUNS:
-        return True
+        return word not in NOT_PEOPLE
     if word in NOT_PEOPLE or len(word) < 4:
         return False
     if token.text[0].isupper() and word.endswith("s") and not word.endswith("ss"):
         return True  # Palestinians, Israelis, Britons
     return word.endswith(("ists", "ians", "ees", "ers"))
+
+
+def is_thing(token: Token) -> bool:
+    """Whether a word after a figure names things it counts: a plural noun that is not of
+    people ("four hospitals", "15 countries", "1,100 contacts")."""
+    word = token.word
+    return (
+        (word in NOT_PEOPLE or (len(word) > 3 and word.endswith("s") and word[-2] not in "sui"))
+        and token.text[0].islower()
+        and not is_people(token)
+    )
 
 
 def find_head(tokens: list[Token], i: int) -> Head | None:
@@ -83,6 +94,8 @@ def _head_word(tokens: list[Token], j: int, unknown: bool) -> Head | None:
     token = tokens[j]
     if token.figure is not None or not token.word or token.word in FUNCTION_WORDS:
         return _NOT_A_HEAD if unknown else Head(None, j)
+    if token.word in NOT_PEOPLE:
+        return _NOT_A_HEAD  # "four hospitals", "12 kilometres"
     cue = cue_at(tokens, j)
     if is_people(token) and cue is None:
         if token.word == "members" and j + 1 < len(tokens) and tokens[j + 1].word == "of":
@@ -93,13 +106,23 @@ def _head_word(tokens: list[Token], j: int, unknown: bool) -> Head | None:
         ):
             last += 1
         return Head(tokens[last].word, last + 1, _adjective_cue(tokens, j))
+    if cue is None and _is_verb(tokens, j):
+        return _NOT_A_HEAD if unknown else Head(None, j)  # "about 2,000 arrived in the city"
     if cue is None:
-        return None
+        return _NOT_A_HEAD if is_thing(token) else None
     if j + 1 < len(tokens) and is_people(tokens[j + 1]):
         return None  # "300 injured people": read on to the noun
     if cue[0] == TROOPS_DEPLOYED.name or _is_participle(token.word):
         return Head(None, j)  # "121 wounded", "14,000 deployed": the predicate
     return Head(token.word, j + 1, cue)
+
+
+def _is_verb(tokens: list[Token], j: int) -> bool:
+    """Whether an unknown word after a figure is its verb: "-ed" and no noun after it."""
+    if not tokens[j].word.endswith("ed") or not tokens[j].text[0].islower():
+        return False
+    following = tokens[j + 1] if j + 1 < len(tokens) else None
+    return following is None or not following.word or following.word in FUNCTION_WORDS
 
 
 def _is_participle(word: str) -> bool:

@@ -1,31 +1,28 @@
 """The rule-based extractor: the candidate claims an article states, read by rule, never guessed.
 
-Each figure that find_figures reports in a sentence is read against the words around
-it, in this order:
+An article is read sentence by sentence (sentences.py), each sentence as tokens with each
+figure as one token (tokens.py), and each figure that find_figures reports against the words
+around it, in this order:
 
-1. its head (heads.py): the noun it counts ("16 security guards", "164 deaths",
-   "dozens of people") or none ("killed 12", "the toll rose to 50"). A figure
-   counting a thing that is not people ("300 homes", "three days", "Boeing 737") is
-   no candidate.
-2. its metric (readings.py), from the first cue that applies: the predicate after the
-   head ("were killed", "remain missing"), a cue in the head ("164 deaths", "300
-   injured people"), the verb or noun before it ("killing 12", "detained more than
-   700", "the death toll ... rose to 50"), the figure it belongs to ("including 12
-   children", "1,404 of them"), or the kind of people counted ("5,000 protesters").
-   Counts the built-in metrics do not name ("cases", "casualties", "affected") are
-   proposed with metric None; a figure with no cue at all is not proposed. A negated
-   count ("none of the 300 passengers was hurt") is not proposed; a hedged one ("could
-   be displaced") is, with low confidence.
-3. its population (readings.py), from the people counted: police, soldiers and guards
-   are security_forces, children and minors children, civilians civilians; else all.
-   A figure with no head shares the people of the figure before it ("18 soldiers were
-   killed and 40 wounded").
-4. its claimant (attribution.py): "citing X" in the sentence, else the attribution
-   nearest to it ("according to X", "X said", "said X", "X told reporters", "X put the
-   toll at"), else the previous sentence's in the same paragraph; as written, or None.
-5. its as_of (dates.py): the day word nearest to it ("on Sunday", "yesterday",
-   "January 9"), resolved against the publication date, else the publication date,
-   else None.
+1. whether it counts people, its head and its metric (readings.py, heads.py, predicates.py):
+   the noun it counts ("16 security guards", "164 deaths") and the cue that names what
+   happened to them, nearest first ("the deaths of 247", "442 deaths", "were killed",
+   "killing 12", "the toll rose to 50"), or the figure it is part of or listed with
+   ("including 12 children", "six in Lagos, three in Abuja"). Counts the built-in metrics do
+   not name ("cases", "casualties", "abducted") are proposed with metric None; a figure with
+   no cue, of things ("four hospitals"), an age ("13 or younger") or a name ("Flight 17") is
+   not proposed. A negated count ("none of the 300 passengers was hurt") is not proposed.
+2. its population (readings.py): police, soldiers and guards are security_forces; children,
+   minors and people under 18 children; civilians civilians; else all.
+3. its kind (kinds.py): a count, an increment ("two more bodies") or a forecast ("could
+   reach 20,000"); only counts are ready to post.
+4. its claimant (attribution.py): a cited originator ("citing X"), else the attribution that
+   closes its clause (", police said"), else the nearest before it ("Officials say ..."),
+   else the previous sentence's in the same paragraph; the speaker over the outlet that
+   relays them ("the governor told Reuters"); as written, or None.
+5. its as_of (dates.py): the day word nearest to it ("on Sunday", "yesterday", "last
+   week"), resolved against the article's dateline ("KABUL, Oct 9 (Reuters) -") or else its
+   publication date; else that date; else None.
 
 The words each step reads by are in cues.py.
 
@@ -49,12 +46,14 @@ from app.extraction.attribution import (
     claimant_for,
     find_attributions,
     passed_on_claimant,
+    subject_of,
 )
 from app.extraction.candidate import Candidate
-from app.extraction.dates import find_days, nearest_day
+from app.extraction.dates import dateline_day, find_days, nearest_day
+from app.extraction.kinds import Signs, kind_of, signs_of
 from app.extraction.readings import Reading, is_candidate, population_of, read_figures
 from app.extraction.sentences import Sentence, split_sentences
-from app.extraction.tokens import Token, tokenize
+from app.extraction.tokens import Token, split_changes, tokenize
 
 __all__ = ["TIME_BUDGET_SECONDS", "extract_candidates"]
 
@@ -81,7 +80,19 @@ class _Context:
     attributions: list[Attribution]
     inherited: str | None  # the claimant of the sentence before, in the same paragraph
     days: list[tuple[int, date, str]]
+    reference: date | None  # the day of the dateline, else of publication
     looks_back: str | None  # "anniversary", "in 2004": the figures may be of an earlier event
+    signs: Signs
+
+
+@dataclass
+class _Paragraph:
+    """What the sentences read so far in a paragraph pass on to the next."""
+
+    number: int = -1
+    claimant: str | None = None  # a named claimant to inherit
+    subject: str | None = None  # the subject a pronoun may stand for
+    metric: str | bool | None = False  # the last candidate's; False before the first
 
 
 def extract_candidates(
@@ -90,7 +101,8 @@ def extract_candidates(
     """The candidate claims of text in order; each quote is text[span], its whole sentence
     (or piece of an over-long one). LimitExceeded when reading takes over the time budget."""
     candidates: list[Candidate] = []
-    previous: tuple[int, str | None] = (-1, None)  # (paragraph, claimant) of the last sentence
+    paragraph = _Paragraph()
+    reference: date | None = None  # the dateline's day, once one is read
     deadline = time.thread_time() + TIME_BUDGET_SECONDS
     for sentence in split_sentences(text):
         if time.thread_time() > deadline:
@@ -100,23 +112,36 @@ def extract_candidates(
                 field="text",
             )
         quote = text[sentence.start : sentence.end]
-        tokens = tokenize(quote, find_figures(quote, tolerance))
-        attributions = find_attributions(tokens, quote)
-        inherited = previous[1] if previous[0] == sentence.paragraph else None
-        looks_back = _looks_back(quote, published)
-        context = _Context(
-            sentence,
-            quote,
-            tokens,
-            attributions,
-            inherited,
-            find_days(quote, published),
-            looks_back,
+        if sentence.paragraph != paragraph.number:
+            paragraph = _Paragraph(sentence.paragraph)
+            reference = reference or dateline_day(quote, published)
+        context = _context(sentence, quote, tolerance, paragraph, reference or published)
+        for reading in filter(is_candidate, read_figures(context.tokens)):
+            candidate = _candidate(context, reading, paragraph.metric)
+            candidates.append(candidate)
+            paragraph.metric = candidate.metric
+        paragraph.claimant = passed_on_claimant(context.attributions) or (
+            paragraph.claimant if not context.attributions else None
         )
-        for reading in filter(is_candidate, read_figures(tokens)):
-            candidates.append(_candidate(context, reading, published))
-        previous = (sentence.paragraph, passed_on_claimant(attributions))
+        paragraph.subject = subject_of(context.tokens, quote)
     return candidates
+
+
+def _context(
+    sentence: Sentence, quote: str, tolerance: float, paragraph: _Paragraph, day: date | None
+) -> _Context:
+    """What one sentence tells its figures, with what its paragraph passed on."""
+    tokens = tokenize(quote, split_changes(quote, find_figures(quote, tolerance), tolerance))
+    attributions = find_attributions(tokens, quote)
+    inherited = paragraph.claimant or (paragraph.subject if _opens_with_pronoun(tokens) else None)
+    return _Context(
+        sentence, quote, tokens, attributions, inherited, find_days(quote, day), day,
+        _looks_back(quote, day), signs_of(tokens),
+    )  # fmt: skip
+
+
+def _opens_with_pronoun(tokens: list[Token]) -> bool:
+    return bool(tokens) and tokens[0].word in ("he", "she", "it", "they")
 
 
 def _looks_back(sentence: str, published: date | None) -> str | None:
@@ -127,17 +152,19 @@ def _looks_back(sentence: str, published: date | None) -> str | None:
     return None
 
 
-def _candidate(context: _Context, reading: Reading, published: date | None) -> Candidate:
+def _candidate(context: _Context, reading: Reading, earlier: str | bool | None) -> Candidate:
     """The Candidate of one reading, with its confidence and the cues that made it."""
     token = context.tokens[reading.index]
     assert token.figure is not None
     claimant, claimant_how = claimant_for(context.attributions, reading.index, context.inherited)
-    as_of, day_words = nearest_day(context.days, token.start, published)
-    population, population_noun = population_of(reading)
+    as_of, day_words = nearest_day(context.days, token.start, context.reference)
+    population, population_words = population_of(reading)
+    kind, kind_words = kind_of(reading, context.tokens, context.signs, earlier)
     notes = [_metric_note(reading)]
-    notes.append(f'{population} from "{population_noun}"' if population_noun else "")
+    notes.append(f'{population} from "{population_words}"' if population_words else "")
     notes.append(f"claimant from {claimant_how}" if claimant_how else "no attribution")
     notes.append(f'as_of from "{day_words}"' if day_words else "")
+    notes.append(f'{kind} ("{kind_words}")' if kind_words else "")
     notes.append(f'hedged ("{reading.hedged}")' if reading.hedged else "")
     notes.append(
         f'may be of an earlier event ("{context.looks_back}")' if context.looks_back else ""
@@ -152,6 +179,7 @@ def _candidate(context: _Context, reading: Reading, published: date | None) -> C
         span=(context.sentence.start, context.sentence.end),
         confidence=_confidence(reading, claimant_how, context.looks_back),
         why="; ".join(note for note in notes if note),
+        kind=kind,
     )
 
 

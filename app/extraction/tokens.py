@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Container
 from dataclasses import dataclass
 
-from app.domain.model import Figure
+from app.domain.figures import parse_figure
+from app.domain.model import Figure, InvalidFigure, Qualifier
 from app.extraction.cues import CUES
 
 _TOKEN_RE = re.compile(r"(?:[A-Za-z]\.){2,}|[\w\u2019']+(?:[-\u2010][\w\u2019']+)*|[^\w\s]")
@@ -28,14 +28,48 @@ def _word(text: str, start: int, end: int) -> Token:
     return Token(text, start, end, None, word)
 
 
+_CHANGE_BEFORE_RE = re.compile(
+    r"\b(?:rose|risen|rising|rises|increased|climbed|jumped|grew|fell|dropped|declined|up|down)"
+    r"\s+(?:by\s+|from\s+)?\Z",
+    re.IGNORECASE,
+)
+_TO_RE = re.compile(
+    r"(?P<from>from\s+)?(?P<a>\S+(?:\s+\S+){0,3}?)\s+to\s+(?P<b>\S.*)", re.IGNORECASE
+)
+
+
+def split_changes(
+    sentence: str, figures: list[tuple[int, int, Figure]], tolerance: float
+) -> list[tuple[int, int, Figure]]:
+    """The figures of a sentence, with a range after "by" or "from" read as the two figures it
+    is: "rose by 708 to 4,934", "rose from 91 to 133"."""
+    found: list[tuple[int, int, Figure]] = []
+    for start, end, figure in figures:
+        match = _TO_RE.fullmatch(sentence, start, end)
+        changed = figure.qualifier == Qualifier.RANGE and match is not None
+        if changed and _CHANGE_BEFORE_RE.search(sentence, max(0, start - 20), start):
+            assert match is not None
+            try:
+                a, b = parse_figure(match["a"], tolerance), parse_figure(match["b"], tolerance)
+            except InvalidFigure:
+                found.append((start, end, figure))
+                continue
+            found += [(match.start("a"), match.end("a"), a), (match.start("b"), end, b)]
+        else:
+            found.append((start, end, figure))
+    return found
+
+
 def tokenize(sentence: str, figures: list[tuple[int, int, Figure]]) -> list[Token]:
-    """The words and punctuation of a sentence, each figure as one token."""
+    """The words and punctuation of a sentence, each figure as one token; the words around a
+    figure are read as if it stood apart ("nine-storey" is "nine", "-", "storey")."""
     tokens = [Token(figure.text, start, end, figure) for start, end, figure in figures]
-    ends = [end for _, end, _ in figures]  # figures are ordered and do not overlap
-    for match in _TOKEN_RE.finditer(sentence):
-        n = bisect.bisect_right(ends, match.start())
-        if n == len(figures) or match.end() <= figures[n][0]:
-            tokens.append(_word(match[0], match.start(), match.end()))
+    pieces, last = [], 0
+    for start, end, _ in figures:  # figures are ordered and do not overlap
+        pieces += [sentence[last:start], " " * (end - start)]
+        last = end
+    masked = "".join([*pieces, sentence[last:]])
+    tokens += [_word(m[0], m.start(), m.end()) for m in _TOKEN_RE.finditer(masked)]
     return sorted(tokens, key=lambda token: token.start)
 
 

@@ -43,6 +43,7 @@ from app.domain.model import (
     normalise,
     parse_id,
 )
+from app.domain.watch import WatchState
 from app.repository.common import unknown
 from app.repository.resources import NAMES, ids_by_name, population_ancestors
 
@@ -54,6 +55,7 @@ c, e, m, p, s, d = (
     models.Source,
     models.Dispute,
 )
+w = models.ClaimWatch
 
 # The columns of a claim, by the name the mapping below reads them with.
 CLAIM_COLUMNS: dict[str, Any] = {
@@ -305,10 +307,15 @@ FACT_COLUMNS: dict[str, Any] = {
     "low": c.low, "high": c.high, "point": c.point, "qualifier": c.qualifier, "as_of": c.as_of,
     "claimant": c.claimant, "claimant_key": c.claimant_key, "created_at": c.created_at,
     "status": c.status, "cites": c.cites_id, "source": s.name,
+    # What the checks of its url showed (SPEC §13), while the watch follows that url.
+    "watch_url": w.url, "checked_at": w.checked_at, "watch_status": w.status,
+    "unavailable": w.unavailable, "failing_since": w.failing_since,
+    "figure_seen": w.figure_seen, "figure_found": w.figure_found,
     "dispute": d.id, "by": d.by, "reason": d.reason,
 }  # fmt: skip
 _FACT_NAMES = tuple(FACT_COLUMNS)
 _OPEN_DISPUTES = (d.claim_id == c.id) & d.closed_at.is_(None)
+_WATCH = (w.claim_id == c.id) & (w.url == c.url)
 
 
 def _scope_select(where: ColumnElement[bool]) -> Select[Any]:
@@ -318,6 +325,7 @@ def _scope_select(where: ColumnElement[bool]) -> Select[Any]:
         .join(m, m.id == c.metric_id)
         .join(p, p.id == c.population_id)
         .join(s, s.id == c.source_id)
+        .outerjoin(w, _WATCH)
         .outerjoin(d, _OPEN_DISPUTES)
         .where(where)
     )
@@ -363,6 +371,22 @@ def _fact(
         source=f["source"],
         dispute_notes=notes,
         location=f["location"],
+        watch=_watch(f),
+    )
+
+
+def _watch(f: dict[str, Any]) -> WatchState | None:
+    """The claim's WatchState, if its url is watched."""
+    if f["watch_url"] is None:
+        return None
+    return WatchState(
+        url=f["watch_url"],
+        checked_at=f["checked_at"],
+        status=f["watch_status"],
+        unavailable=bool(f["unavailable"]),
+        failing_since=f["failing_since"],
+        figure_seen=bool(f["figure_seen"]),
+        figure_found=f["figure_found"],
     )
 
 

@@ -121,7 +121,7 @@ def source_names(session: Session, slugs: set[str]) -> dict[str, str]:
     """The names of the sources with those slugs, by slug."""
     s = models.Source
     rows = session.execute(select(s.slug, s.name).where(s.slug.in_(slugs)))
-    return {slug: name for slug, name in rows}
+    return {row.slug: row.name for row in rows}
 
 
 def population_ancestors(session: Session, names: set[str]) -> dict[str, tuple[str, ...]]:

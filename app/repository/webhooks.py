@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -27,6 +28,10 @@ def _webhook(row: models.Webhook) -> Webhook:
         previous_secret_expires_at=row.previous_secret_expires_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        format=row.format,
+        event=row.event,
+        metric=row.metric,
+        kinds=None if row.kinds is None else tuple(row.kinds),
     )
 
 
@@ -74,14 +79,23 @@ def webhook_page(session: Session, after: int, limit: int) -> list[Webhook]:
     return [_webhook(row) for row in page(session, w, after, limit, w.status != "deleted")]
 
 
-def insert_webhook(
-    session: Session, *, url: str, events: list[str], description: str | None, secret: str
-) -> Webhook:
-    """A new active webhook, flushed so that its id is known; the caller commits."""
-    row = models.Webhook(
-        url=url, events=events, description=description, secret=secret, status="active"
-    )
+def insert_webhook(session: Session, *, secret: str, **fields: Any) -> Webhook:
+    """A new active webhook, flushed so that its id is known; the caller commits.
+
+    `fields`: url, events, description, format, event, metric, kinds (columns by name).
+    """
+    row = models.Webhook(secret=secret, status="active", **fields)
     session.add(row)
+    session.flush()
+    return _webhook(row)
+
+
+def update_webhook(session: Session, webhook_id: int, changes: Mapping[str, Any]) -> Webhook:
+    """The webhook with `changes` (columns by name) applied; the caller commits."""
+    row = session.get_one(models.Webhook, webhook_id)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    row.updated_at = models.utcnow()
     session.flush()
     return _webhook(row)
 

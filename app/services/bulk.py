@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Literal
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app import repository
-from app.domain.model import Claim, ClaimFilter, InvalidInput, LimitExceeded
+from app.domain.model import Claim, ClaimFilter, DomainError, InvalidInput, LimitExceeded
 from app.schemas import ClaimCreate
 from app.services import claims
 
@@ -26,10 +26,15 @@ COLUMNS = frozenset(ClaimCreate.model_fields)
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why a row was refused: a sentence, and (field, detail) for each field at fault."""
+    """Why a row was refused: a sentence, and (field, detail) for each field at fault.
+
+    `fields` are the row's values when its schema refused it, so that its names can still be
+    checked: a row lists every error it has, not only the first.
+    """
 
     detail: str
     errors: tuple[tuple[str, str], ...]
+    fields: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -91,10 +96,13 @@ def import_rows(
         claims.record_claims(session, [(b, actor) for b in bodies], tolerance) if bodies else []
     )
     outcomes = []
+    checker = _Checker(session, tolerance)
     for number, row in enumerate(rows, start=first):
         result = next(recorded) if isinstance(row, ClaimCreate) else row
-        if isinstance(result, InvalidInput):
-            result = Rejection(result.detail, ((result.field or "body", result.detail),))
+        if isinstance(result, InvalidInput) and isinstance(row, ClaimCreate):
+            result = checker.every_problem(row, result)
+        elif isinstance(result, Rejection) and result.fields is not None:
+            result = checker.with_references(result)
         elif isinstance(result, Exception):
             log.exception("bulk row failed", row=number, exc_info=result)
             result = _rejected("row", "The row could not be read; the error has been logged.")
@@ -151,7 +159,69 @@ def _validated(fields: dict[str, Any]) -> Row:
         return ClaimCreate.model_validate(fields)
     except ValidationError as error:
         errors = tuple((_field_name(e["loc"]), e["msg"]) for e in error.errors())
-        return Rejection(f"Invalid input: {', '.join(sorted({f for f, _ in errors}))}.", errors)
+        return _rejection(errors, fields)
+
+
+def _rejection(
+    errors: Iterable[tuple[str, str]], fields: dict[str, Any] | None = None
+) -> Rejection:
+    """A row's refusal listing each of its `errors`, in one sentence too."""
+    errors = tuple(errors)
+    listed = "; ".join(f"{name}: {why}" for name, why in errors)
+    return Rejection(f"Invalid input — {listed}", errors, fields)
+
+
+REFERENCES = ("event", "metric", "population", "source")
+
+
+class _Checker:
+    """Every error of a refused row: the first error that refused it, and the others that
+    checking its names, its cited claim and its figure finds (names looked up once per batch)."""
+
+    def __init__(self, session: Session, tolerance: float) -> None:
+        self.session, self.tolerance = session, tolerance
+        self.names: dict[str, set[str]] = {}
+
+    def every_problem(self, body: ClaimCreate, error: InvalidInput) -> Rejection:
+        first = (error.field or "body", error.detail)
+        values = {name: getattr(body, name) for name in (*REFERENCES, "cites", "figure")}
+        others = [p for p in self._problems(values) if p[0] != first[0]]
+        return _rejection([first, *others])
+
+    def with_references(self, rejection: Rejection) -> Rejection:
+        """A schema's refusal, with the unknown names among the fields it did not refuse."""
+        faulty = {name.split(".")[0] for name, _ in rejection.errors}
+        fields = {"population": "all"} | (rejection.fields or {})
+        values = {
+            name: value
+            for name, value in fields.items()
+            if name in REFERENCES and name not in faulty and isinstance(value, str)
+        }
+        extra = self._problems(values)
+        return _rejection([*rejection.errors, *extra]) if extra else rejection
+
+    def _problems(self, values: dict[str, Any]) -> list[tuple[str, str]]:
+        problems = [
+            (kind, repository.common.unknown(kind, name, kind, self.session).detail)
+            for kind, name in values.items()
+            if kind in REFERENCES and name not in self._known(kind)
+        ]
+        try:
+            if values.get("cites") is not None:
+                repository.claims.get_claim(self.session, values["cites"], field="cites")
+        except DomainError as error:
+            problems.append(("cites", error.detail))
+        try:
+            if values.get("figure") is not None:
+                claims.to_figure(values["figure"], self.tolerance)
+        except InvalidInput as error:
+            problems.append(("figure", error.detail))
+        return problems
+
+    def _known(self, kind: str) -> set[str]:
+        if kind not in self.names:
+            self.names[kind] = set(repository.common.known_names(self.session, kind) or ())
+        return self.names[kind]
 
 
 def _field_name(loc: tuple[int | str, ...]) -> str:

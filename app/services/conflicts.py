@@ -22,6 +22,13 @@ def read_conflict(session: Session, conflict_id: str) -> StoredConflict:
     return repository.conflicts.get_conflict(session, conflict_id)
 
 
+def claim_conflicts(session: Session, claim_id: str) -> list[StoredConflict]:
+    """Every conflict that ever involved the claim, whatever its status, oldest first;
+    NotFound when there is no such claim."""
+    claim = repository.claims.get_claim(session, claim_id)
+    return repository.conflicts.conflicts_of(session, claim.id)
+
+
 def resolve_conflict(session: Session, conflict_id: str, note: str, actor: str) -> StoredConflict:
     """Close an open conflict with an editor's note; it stays resolved while it holds."""
     begin_write(session)

@@ -4,6 +4,11 @@ An attempt is claimed in a short transaction that leases the row (moves next_att
 past the longest a send can take), sent outside any transaction, and recorded in another.
 A worker that dies mid-send leaves the lease to expire and the attempt is made again:
 delivery is at least once, and `webhook-id` lets receivers drop the duplicate.
+
+The outbox holds each event's standard payload; a Slack or Teams webhook is sent the message
+made from it (app.services.alerts) when it is sent, signed all the same. An endpoint that
+answers 429 or 503 with Retry-After (Slack's and Teams' rate limits) is not tried again
+before then.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 import structlog
@@ -26,7 +32,7 @@ from app.config import Settings
 from app.db import begin_write
 from app.domain.model import utcnow
 from app.domain.records import Delivery, Webhook
-from app.services import ssrf, webhooks
+from app.services import alerts, ssrf, webhooks
 
 log = structlog.get_logger()
 
@@ -41,15 +47,17 @@ class Job:
     delivery_id: int
     attempt: int
     message_id: str
-    body: str
+    body: str  # the event's standard payload, as the outbox stored it
     url: str
     secrets: tuple[str, ...]
+    format: str = "standard"
 
 
 @dataclass(frozen=True)
 class Outcome:
     status_code: int | None
     error: str | None
+    retry_after: float | None = None  # seconds the endpoint asked to wait (429 or 503)
 
     @property
     def delivered(self) -> bool:
@@ -63,10 +71,12 @@ def signature(secret: str, message_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(job: Job, now: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers; one signature per live secret, space-separated."""
+def signed_headers(job: Job, now: datetime, body: str | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers of `body` (default: the job's); one signature per live
+    secret, space-separated."""
     timestamp = int(now.timestamp())
-    signatures = (signature(s, job.message_id, timestamp, job.body) for s in job.secrets)
+    body = job.body if body is None else body
+    signatures = (signature(s, job.message_id, timestamp, body) for s in job.secrets)
     return {
         "webhook-id": job.message_id,
         "webhook-timestamp": str(timestamp),
@@ -118,30 +128,58 @@ def _job(delivery: Delivery, webhook: Webhook, now: datetime) -> Job:
         delivery.body,
         webhook.url,
         signing_secrets(webhook, now),
+        webhook.format,
     )
 
 
-def send(client: httpx.Client, job: Job, *, allow_private: bool) -> Outcome:
-    """POST the signed body once; refused addresses are never contacted."""
+def send(
+    client: httpx.Client, job: Job, *, allow_private: bool, base_url: str = "http://localhost"
+) -> Outcome:
+    """POST the signed body (in the webhook's format, linking to `base_url`) once; refused
+    addresses are never contacted."""
+    try:
+        body = alerts.render(job.format, job.body, base_url)
+    except Exception as error:  # a payload no message can be made of: recorded, retried
+        return Outcome(None, f"Not sent: the {job.format} message could not be made ({error}).")
     try:
         target = ssrf.pin(job.url, allow_private=allow_private)
     except ssrf.Refused as error:
         return Outcome(None, f"Not sent: {error}.")
-    headers = target.headers | signed_headers(job, utcnow())
+    headers = target.headers | signed_headers(job, utcnow(), body)
     headers |= {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     try:
-        # The body of the answer is never read: only its status matters.
+        # The body of the answer is never read: only its status (and Retry-After) matter.
         with client.stream(
             "POST",
             target.url,
-            content=job.body.encode(),
+            content=body.encode(),
             headers=headers,
             extensions=target.extensions,
         ) as response:
-            code = response.status_code
+            code, wait = response.status_code, response.headers.get("retry-after")
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         return Outcome(None, f"{type(error).__name__}: {error}".removesuffix(": "))
-    return Outcome(code, None if 200 <= code < 300 else f"The endpoint answered {code}.")
+    if 200 <= code < 300:
+        return Outcome(code, None)
+    retry_after = retry_after_seconds(wait, utcnow()) if code in (429, 503) else None
+    asked = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
+    return Outcome(code, f"The endpoint answered {code}{asked}.", retry_after)
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """The wait a Retry-After header asks for (seconds, or an HTTP date), None if unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return min(float(value), MAX_BACKOFF_SECONDS)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is in GMT; a bare one is read so too
+        when = when.replace(tzinfo=now.tzinfo)
+    return min(max(0.0, (when - now).total_seconds()), MAX_BACKOFF_SECONDS)
 
 
 def record(session: Session, job: Job, outcome: Outcome, settings: Settings) -> None:
@@ -176,7 +214,10 @@ def _next_step(
     expired = now - delivery.created_at >= timedelta(hours=settings.webhook_retry_hours)
     if outcome.status_code == 410 or expired:
         return "failed", None
-    return "pending", now + backoff(delivery.attempts, settings.webhook_retry_base_seconds)
+    wait = backoff(delivery.attempts, settings.webhook_retry_base_seconds)
+    if outcome.retry_after is not None:  # the endpoint's own rate limit: never sooner
+        wait = max(wait, timedelta(seconds=outcome.retry_after))
+    return "pending", now + wait
 
 
 def deliver_due(
@@ -193,7 +234,9 @@ def deliver_due(
 def _attempt(
     make_session: Callable[[], Session], settings: Settings, client: httpx.Client, job: Job
 ) -> None:
-    outcome = send(client, job, allow_private=settings.webhook_allow_private)
+    outcome = send(
+        client, job, allow_private=settings.webhook_allow_private, base_url=settings.base_url
+    )
     if not outcome.delivered:
         log.warning(
             "webhook delivery failed",

@@ -11,9 +11,26 @@ import httpx
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 NAT64 = ipaddress.ip_network("64:ff9b::/96")  # IPv4 addresses seen through NAT64 (RFC 6052)
 CLASSES = ("loopback", "unspecified", "link_local", "multicast", "reserved", "private")
+# Not globally reachable by IANA's special-purpose address registries (or deprecated there),
+# yet `is_global` to some Python versions, whose tables change between releases.
+SPECIAL = {
+    ipaddress.ip_network(network): name
+    for network, name in (
+        ("100.64.0.0/10", "shared"),  # carrier-grade NAT (RFC 6598)
+        ("192.0.0.0/24", "IETF protocol assignment"),  # e.g. 192.0.0.8, the dummy address
+        ("192.88.99.0/24", "deprecated 6to4 relay anycast"),  # RFC 7526
+        ("64:ff9b:1::/48", "local-use translation"),  # RFC 8215
+        ("100::/64", "discard-only"),  # RFC 6666
+        ("100:0:0:1::/64", "dummy"),  # RFC 9780
+        ("2001::/23", "IETF protocol assignment"),  # RFC 2928, Teredo among them
+        ("2001:db8::/32", "documentation"),  # RFC 3849
+        ("3fff::/20", "documentation"),  # RFC 9637
+        ("5f00::/16", "segment routing"),  # RFC 9602
+        ("fec0::/10", "deprecated site-local"),  # RFC 3879
+    )
+}
 
 
 class Refused(Exception):
@@ -35,11 +52,12 @@ def refusal(ip: IPAddress) -> str | None:
         embedded = ip.ipv4_mapped or ip.sixtofour or _nat64(ip)
         if embedded is not None:
             return refusal(embedded)
-    if ip in SHARED:
-        return "shared (100.64.0.0/10)"
     for name in CLASSES:
         if getattr(ip, f"is_{name}"):
             return name.replace("_", "-")
+    for network, name in SPECIAL.items():
+        if ip in network:
+            return f"{name} ({network})"
     return None if ip.is_global else "non-global"
 
 

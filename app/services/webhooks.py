@@ -6,6 +6,11 @@ conflict.opened, conflict.cleared and conflict.resolved. A payload is
 `{"type", "timestamp", "data"}`, where data is the claim or conflict exactly as the API
 returns it. An `Outbox` only adds rows to its session's transaction: an event is sent if
 and only if its change commits. app.services.delivery sends them.
+
+Every event also becomes a row of the change feed (SPEC §12, app.services.changes), written in
+the same transaction. A webhook may be narrowed to an event, a metric and conflict kinds, and
+has a `format`: the outbox stores the standard payload for all, and delivery renders it as a
+Slack or Teams message when it sends it (app.services.alerts).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -22,9 +28,11 @@ from sqlalchemy.orm import Session
 from app import repository
 from app.config import Settings
 from app.db import begin_write
-from app.domain.model import InvalidInput, utcnow
+from app.domain.model import ConflictKind, InvalidInput, utcnow
+from app.domain.newsroom import AlertFormat
 from app.domain.records import Delivery, Webhook
-from app.schemas import WebhookCreate, WebhookEvent
+from app.repository import changes as change_log
+from app.schemas import WebhookCreate, WebhookEvent, WebhookUpdate
 from app.services import ssrf
 
 
@@ -38,11 +46,12 @@ def new_message_id() -> str:
 
 
 class Outbox:
-    """The events of one write transaction, queued for the webhooks subscribed to them.
+    """The events of one write transaction: rows of the change feed, and deliveries queued for
+    the webhooks that follow them.
 
-    Rows are added to the caller's transaction: an event is sent if and only if its change
-    commits. The active webhooks are read once, at the first event (a bulk import emits
-    thousands).
+    Rows are added to the caller's transaction: an event is recorded and sent if and only if
+    its change commits. The active webhooks are read once, at the first event (a bulk import
+    emits thousands).
     """
 
     def __init__(self, session: Session) -> None:
@@ -50,18 +59,30 @@ class Outbox:
         self._subscriptions: list[Webhook] | None = None
 
     def emit(self, event_type: str, data: BaseModel | Callable[[], BaseModel]) -> None:
-        """Queue the event for every active webhook subscribed to it.
+        """Record the event in the change feed and queue it for every active webhook that
+        follows it (its types, event, metric and conflict kinds).
 
-        `data` is the claim or conflict as the API renders it, or a function giving it, called
-        only when someone subscribes.
+        `data` is the claim or conflict as the API renders it, or a function giving it.
         """
+        now = utcnow()
+        values = (data() if callable(data) else data).model_dump(mode="json")
+        conflict = event_type.startswith("conflict.")
+        change_log.add_change(
+            self._session,
+            type=WebhookEvent(event_type).value,
+            at=now,
+            subject=str(values["id"]),
+            event=values.get("event"),
+            metric=values.get("metric"),
+            kind=values.get("kind") if conflict else None,
+            data=values,
+        )
         if self._subscriptions is None:
             self._subscriptions = repository.webhooks.active_webhooks(self._session)
-        subscribers = [w for w in self._subscriptions if event_type in w.events]
+        subscribers = [w for w in self._subscriptions if follows(w, event_type, values)]
         if not subscribers:
             return
-        now = utcnow()
-        body = _payload(event_type, data() if callable(data) else data, now)
+        body = _payload(event_type, values, now)
         for webhook in subscribers:
             repository.webhooks.add_delivery(
                 self._session,
@@ -73,12 +94,25 @@ class Outbox:
             )
 
 
-def _payload(event_type: str, data: BaseModel, now: datetime) -> str:
-    """The body every subscriber is sent, signed as it is: compact JSON."""
+def follows(webhook: Webhook, event_type: str, data: dict[str, Any]) -> bool:
+    """Whether the webhook is sent this event: one of its types, of its event and metric when
+    it names them, and — for conflict events — of one of its kinds when it names them."""
+    if event_type not in webhook.events:
+        return False
+    if webhook.event is not None and data.get("event") != webhook.event:
+        return False
+    if webhook.metric is not None and data.get("metric") != webhook.metric:
+        return False
+    conflict = event_type.startswith("conflict.")
+    return webhook.kinds is None or not conflict or data.get("kind") in webhook.kinds
+
+
+def _payload(event_type: str, data: dict[str, Any], now: datetime) -> str:
+    """The body every standard subscriber is sent, signed as it is: compact JSON."""
     payload = {
         "type": WebhookEvent(event_type).value,
         "timestamp": now.isoformat().replace("+00:00", "Z"),
-        "data": data.model_dump(mode="json"),
+        "data": data,
     }
     return json.dumps(payload, separators=(",", ":"))
 
@@ -86,24 +120,60 @@ def _payload(event_type: str, data: BaseModel, now: datetime) -> str:
 def create_webhook(
     session: Session, body: WebhookCreate, settings: Settings
 ) -> tuple[Webhook, str]:
-    """A new subscription and its secret, which is shown once; InvalidInput names `url`."""
-    url = str(body.url)
-    if not settings.webhook_allow_private:
-        try:
-            ssrf.check(url)
-        except ssrf.Refused as error:
-            raise InvalidInput(f"The URL cannot receive webhooks: {error}.", field="url") from None
+    """A new subscription and its secret, which is shown once; InvalidInput names the field
+    at fault (a URL Tally may not call, an unknown event or metric)."""
+    fields = _columns(body.model_dump(), settings)
     secret = new_secret()
     begin_write(session)
-    webhook = repository.webhooks.insert_webhook(
-        session,
-        url=url,
-        events=list(dict.fromkeys(e.value for e in body.events)),
-        description=body.description,
-        secret=secret,
-    )
+    _check_references(session, fields)
+    webhook = repository.webhooks.insert_webhook(session, secret=secret, **fields)
     session.commit()
     return webhook, secret
+
+
+def update_webhook(
+    session: Session, webhook_id: str, body: WebhookUpdate, settings: Settings
+) -> Webhook:
+    """The webhook with the fields sent changed (omitted ones kept, null filters cleared);
+    its pending deliveries are sent as it now says (format, URL)."""
+    fields = _columns(body.model_dump(exclude_unset=True), settings)
+    begin_write(session)
+    webhook = repository.webhooks.get_webhook(session, webhook_id)
+    _check_references(session, fields)
+    updated = repository.webhooks.update_webhook(session, webhook.id, fields)
+    session.commit()
+    return updated
+
+
+def _columns(fields: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The webhook's columns for fields of WebhookCreate or WebhookUpdate, the URL checked."""
+    if fields.get("url") is not None:
+        fields["url"] = str(fields["url"])
+        _check_url(fields["url"], settings)
+    if fields.get("events") is not None:
+        fields["events"] = list(dict.fromkeys(WebhookEvent(e).value for e in fields["events"]))
+    if fields.get("format") is not None:
+        fields["format"] = AlertFormat(fields["format"]).value
+    if fields.get("kinds") is not None:
+        fields["kinds"] = list(dict.fromkeys(ConflictKind(k).value for k in fields["kinds"]))
+    return fields
+
+
+def _check_url(url: str, settings: Settings) -> None:
+    if settings.webhook_allow_private:
+        return
+    try:
+        ssrf.check(url)
+    except ssrf.Refused as error:
+        raise InvalidInput(f"The URL cannot receive webhooks: {error}.", field="url") from None
+
+
+def _check_references(session: Session, fields: dict[str, Any]) -> None:
+    """The event and metric a webhook follows exist (InvalidInput naming the field)."""
+    if fields.get("event") is not None:
+        repository.resources.get_event(session, fields["event"], field="event")
+    if fields.get("metric") is not None:
+        repository.resources.get_metric(session, fields["metric"], field="metric")
 
 
 def get_webhook(session: Session, webhook_id: str) -> Webhook:
