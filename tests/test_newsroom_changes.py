@@ -162,7 +162,7 @@ def test_a_long_poll_holds_no_connection_and_no_thread_while_it_waits(served: Se
         cursor = api.get("/v1/changes").json()["next_cursor"]
         with ThreadPoolExecutor(6) as waiting:
             polls = [
-                waiting.submit(api.get, "/v1/changes", params={"after": cursor, "wait": 4})
+                waiting.submit(api.get, "/v1/changes", params={"after": cursor, "wait": 8})
                 for _ in range(6)
             ]
             time.sleep(1.0)
@@ -170,7 +170,7 @@ def test_a_long_poll_holds_no_connection_and_no_thread_while_it_waits(served: Se
             for _ in range(5):
                 begun = time.monotonic()
                 assert api.get("/v1/claims").status_code == 200
-                assert time.monotonic() - begun < 1.5
+                assert time.monotonic() - begun < 3  # not after the polls (8 s)
                 for _ in range(5):
                     checked_out.append(pool.checkedout())
                     time.sleep(0.02)
