@@ -63,68 +63,6 @@ def test_docs_pages_load_only_what_tally_serves(client: TestClient, page: str) -
     assert client.get("/openapi.json", headers={"Authorization": ""}).status_code == 200
 
 
-def chromium_or_skip() -> str:
-    """Debian's Chromium (never a downloaded browser), or a skip saying why."""
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    missing = None
-    if not Path(path).exists():
-        missing = "no Chromium at /usr/bin/chromium (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "Playwright for Python is not installed (pip install playwright)"
-    if missing:
-        if os.environ.get("TALLY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"TALLY_REQUIRE_BROWSER=1 but {missing}")
-        pytest.skip(missing)
-    return path
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("page", "rendered"),
-    [
-        ("/docs", ".swagger-ui .opblock-summary-path"),  # one operation per row
-        ("/redoc", "[role=menuitem], li[data-item-id]"),  # the side menu of operations
-    ],
-)
-def test_docs_render_in_chromium_without_network(
-    live_url: str, page: str, rendered: str, database_url: str
-) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the page does not depend on the database")
-    from playwright.sync_api import Route, sync_playwright
-
-    executable = chromium_or_skip()
-    outside: list[str] = []
-
-    def only_tally(route: Route) -> None:
-        if route.request.url.startswith(live_url):
-            route.continue_()
-        else:  # no network but Tally's own: anything else is refused and remembered
-            outside.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        try:
-            context = browser.new_context()
-            context.route("**/*", only_tally)
-            tab = context.new_page()
-            errors: list[str] = []
-            tab.on("pageerror", lambda error: errors.append(str(error)))
-            tab.goto(live_url + page)
-            tab.wait_for_selector(rendered, timeout=30_000)
-            text = tab.inner_text("body")
-        finally:
-            browser.close()
-    assert "Tally" in text
-    assert "/v1/claims" in text or "claims" in text.lower()
-    assert outside == []
-    assert errors == []
-
-
 # --- /openapi.json -----------------------------------------------------------------------------
 
 
