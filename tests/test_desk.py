@@ -244,6 +244,11 @@ def test_a_reader_sees_no_edit_forms_and_its_forged_posts_are_refused(
         page = app_client.get(path).text
         actions = set(re.findall(r'<form method="post" action="([^"]+)"', page))
         assert actions <= {"/sign-out"}, (path, actions)
+    article = {"csrf": token, "text": "At least 12 people died, the police said."}
+    proposed = app_client.post("/extract", data=article)  # reading an article stores nothing
+    assert proposed.status_code == 200
+    assert "At least 12" in proposed.text
+    assert 'action="/extract/record"' not in proposed.text
     before = ledger_state(app_client)
     for path, form in edit_forms(refs, token):
         response = app_client.post(path, data=form)

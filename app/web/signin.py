@@ -28,9 +28,14 @@ PlainForm = Annotated[FormData, Depends(plain_form)]
 Next = Annotated[str, Query(max_length=2000)]
 
 
-def _cookie(response: Response, request: Request, name: str, value: str, **more: object) -> None:
+def _cookie(
+    response: Response, request: Request, name: str, value: str, path: str, max_age: int
+) -> None:
+    """An HttpOnly, SameSite=Lax cookie, Secure whenever the desk is reached over https."""
     secure = request.url.scheme == "https"
-    response.set_cookie(name, value, httponly=True, samesite="lax", secure=secure, **more)  # type: ignore[arg-type]
+    response.set_cookie(
+        name, value, max_age, path=path, secure=secure, httponly=True, samesite="lax"
+    )
 
 
 def _form(
@@ -76,6 +81,9 @@ def sign_in(
     if found is None:
         error = "That key is not valid, or it was revoked. Check it and try again."
         return _form(request, next_page, error, 401)
+    previous = request.cookies.get(COOKIE)
+    if previous:  # a session this browser held before ends: one browser, one session
+        desk.sign_out(factory, previous)
     session_id, _ = found
     response = redirect(next_page)
     _cookie(
