@@ -12,7 +12,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import hypothesis
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -23,6 +25,12 @@ from app.logs import configure_logging
 from app.main import create_app
 from app.services.ops import migrate
 from tests.pgcluster import find_bindir, postgres_cluster
+
+# In CI every property test draws the same examples each run: a failure there is one that
+# a developer can reproduce, not a coin toss (run locally, hypothesis keeps exploring).
+hypothesis.settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")
 
 # JSON log lines, as in production: structlog's default console renderer would print rich
 # tracebacks with locals, which takes seconds per logged error.
@@ -171,10 +179,24 @@ def count_claims(client: TestClient) -> int:
 REPORT = pytest.StashKey[list[str]]()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under xdist, a worker hands its REPORT lines to the controller, which prints them."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["tally_report"] = session.config.stash.get(REPORT, [])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """(xdist, on the controller) A worker's REPORT lines, kept for the summary."""
+    lines = node.workeroutput.get("tally_report", [])
+    node.config.stash.setdefault(REPORT, []).extend(lines)
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
-    """Print the lines tests filed under REPORT (in this process: not under xdist workers)."""
+    """Print the lines tests filed under REPORT, in this process or in xdist's workers."""
     lines = config.stash.get(REPORT, [])
     if lines:
         terminalreporter.section("extraction quality")

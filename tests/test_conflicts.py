@@ -801,7 +801,8 @@ def test_retracting_and_restating_changes_only_findings_about_the_retracted(
 
     1. the findings without X's id are those found before, with X renamed X' — exactly when
        X' is recorded at X's moment (its id sorts like X's among the others), and up to the
-       order of the pair when recorded later (only same-as_of ties can flip);
+       order of the pair when recorded later (only same-as_of ties can flip) unless X's own
+       series has another claim of X's date;
     2. the findings with X's id are retracted_figure(X), disputed(X) for each of its open
        disputes, and cites_retracted(C, X) for each active C that cites X (X' included).
     """
@@ -825,7 +826,19 @@ def test_retracting_and_restating_changes_only_findings_about_the_retracted(
     expected = {renamed(f) for f in find_conflicts(before)}
     if delay == 0:
         assert unrelated == expected
-    assert _unordered(unrelated) == _unordered(expected)
+    # Recorded later, X' may follow a claim of its own series of the same date that X came
+    # before: one claimant's claims of one date are ordered by recording, on purpose (SPEC §5),
+    # so which of them is current changes too.
+    same_date = [
+        c
+        for c in before
+        if c.id != subject.id
+        and not c.retracted
+        and _chain(c) == _chain(subject)
+        and c.as_of == subject.as_of
+    ]
+    if delay == 0 or not same_date:
+        assert _unordered(unrelated) == _unordered(expected)
 
     about_subject = seen(f for f in found_after if subject.id in f.claims)
     citers = [c.id for c in after if c.cites == subject.id and not c.retracted]
