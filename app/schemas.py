@@ -157,7 +157,7 @@ class EventUpdate(Input):
         }
     )
 
-    _required = not_null("title")
+    _required = not_null("title", "published")
     title: Text300 | None = None
     """A new title (cannot be cleared)."""
     description: LongText | None = None
@@ -166,6 +166,9 @@ class EventUpdate(Input):
     """A new location; null clears it."""
     started_on: Day | None = None
     """A new first day (YYYY-MM-DD); null clears it."""
+    published: bool | None = None
+    """Whether stories may embed the event's figures (`/embed/events/{slug}`, `/oembed`)
+    without a key."""
 
 
 class EventRead(Output):
@@ -183,6 +186,8 @@ class EventRead(Output):
     """When the ledger recorded the event."""
     updated_at: datetime
     """When it last changed."""
+    published: bool
+    """Whether stories may embed its figures without a key (SPEC §12)."""
 
 
 class SourceKind(StrEnum):

@@ -21,6 +21,7 @@ class Event:
     started_on: date | None
     created_at: datetime
     updated_at: datetime
+    published: bool = False  # embeddable in stories without a key (SPEC §12)
 
 
 @dataclass(frozen=True, slots=True)

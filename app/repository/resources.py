@@ -25,6 +25,7 @@ def _event(row: models.Event) -> Event:
         started_on=row.started_on,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        published=row.published,
     )
 
 
