@@ -671,3 +671,21 @@ def test_the_worker_runs_the_watch_unless_it_is_off(
             )
         assert len(checks_of(client, claim)) == expected
     engine.dispose()
+
+
+def test_the_desk_claim_page_shows_the_checks(client: TestClient, pages: PageServer) -> None:
+    from tests.conftest import ADMIN_KEY
+    from tests.test_desk import sign_in
+
+    pages.pages["/toll"] = Page()
+    claim = post_claim(client, pages.url("/toll"))
+    check(client, claim)
+    del pages.pages["/toll"]
+    check(client, claim)
+    sign_in(client, ADMIN_KEY)
+    page = client.get(f"/claims/{claim}")
+    assert page.status_code == 200
+    section = page.text.split('id="checks-h"')[1].split("</section>")[0]
+    assert "HTTP 200" in section
+    assert "HTTP 404" in section
+    assert section.index("HTTP 404") < section.index("HTTP 200")  # newest first

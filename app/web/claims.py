@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.api.deps import RecorderDep, SessionDep, SettingsDep
 from app.domain.model import Claim, ClaimFilter, DomainError, InvalidInput, StaleVersion
 from app.schemas import ClaimCreate, ClaimUpdate, DisputeClose, DisputeCreate, RetractBody
-from app.services import claims, conflicts, resources
+from app.services import claims, conflicts, resources, watch
 from app.services.desk import DeskUser
 from app.services.sessions import Session
 from app.web.deps import Editor, Form, Once, User, text
@@ -118,6 +118,7 @@ def _claim_context(session: Session, claim: Claim, can_edit: bool) -> dict[str, 
             key=lambda c: (c.status != "open", c.opened_at),
         ),
         "revisions": revision_views(revisions),
+        "checks": watch.list_checks(session, claim.id),
         "values": form_values(claim),
         "errors": {},
     }
