@@ -136,7 +136,13 @@ def test_a_claim_that_crashes_its_check_fails_alone_among_concurrent_writers(
     ]
     auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
     with (
-        httpx.Client(base_url=live_url, headers=auth, timeout=60) as http,
+        # A connection per request: none is reused just as the server closes it.
+        httpx.Client(
+            base_url=live_url,
+            headers=auth,
+            timeout=60,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        ) as http,
         ThreadPoolExecutor(32) as pool,
     ):
         answers = list(pool.map(lambda b: http.post("/v1/claims", json=b), bodies))
