@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import models
@@ -200,6 +200,28 @@ def describe(session: Session, conflict: StoredConflict, finding: Finding) -> St
         values = _description(finding)
         session.execute(update(k).where(k.id == int(conflict.id)).values(**values))
     return replace(conflict, detail=finding.detail, gap=finding.gap)
+
+
+def clear(
+    session: Session, cleared: list[tuple[StoredConflict, str | None]], now: datetime
+) -> list[StoredConflict]:
+    """The open conflicts cleared (they stopped holding), each `why` (when known) added to its
+    detail; one statement for them all (one each cost a write a quarter of its time)."""
+    if not cleared:
+        return []
+    done = [
+        replace(c, status="cleared", closed_at=now, detail=f"{c.detail} {why}" if why else c.detail)
+        for c, why in cleared
+    ]
+    table: Table = k.__table__  # type: ignore[assignment]  # a Table, typed as FromClause
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("conflict_id"))
+        .values(status="cleared", closed_at=now, detail=bindparam("new_detail"))
+    )
+    rows = [{"conflict_id": int(c.id), "new_detail": c.detail} for c in done]
+    session.connection().execute(statement, rows)
+    return done
 
 
 def close(

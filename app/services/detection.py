@@ -78,16 +78,16 @@ def reevaluate(
     live = repository.conflicts.live_conflicts_of(session, involved) if involved else []
     stored = [c for c in live if c.kind in VALUE_KINDS or set(c.claims) & set(ids)]
     following = successors(scope.values())
-    cleared = []
+    stopped = []
     for conflict in stored:
         finding = findings.pop(conflict.key, None)
         if conflict.status != "open":
             continue  # resolved by an editor: it stays so while it holds
         if finding is None:
-            reason = _newer_figure(conflict, scope, following)
-            cleared.append(repository.conflicts.close(session, conflict, "cleared", now, reason))
+            stopped.append((conflict, _newer_figure(conflict, scope, following)))
         else:
             repository.conflicts.describe(session, conflict, finding)
+    cleared = repository.conflicts.clear(session, stopped, now)
     opened = repository.conflicts.insert_conflicts(
         session, [(f, scope[f.claims[0]]) for f in findings.values()], now
     )
