@@ -618,10 +618,7 @@ def close_dispute(
     session: Session, claim_id: str, dispute_id: str, note: str | None, now: datetime
 ) -> Dispute:
     """Close the claim's dispute (the caller checked it is open); NotFound when it has none."""
-    number = parse_id(dispute_id)
-    row = session.get(d, number) if number else None
-    if row is None or str(row.claim_id) != claim_id:
-        raise NotFound(f"Claim {claim_id} has no dispute {dispute_id}.")
+    row = _dispute_row(session, claim_id, dispute_id)
     row.closed_at, row.close_note = now, note
     session.flush()
     return _dispute(row)
@@ -629,8 +626,12 @@ def close_dispute(
 
 def get_dispute(session: Session, claim_id: str, dispute_id: str) -> Dispute:
     """The claim's dispute with that id; NotFound when it has none."""
+    return _dispute(_dispute_row(session, claim_id, dispute_id))
+
+
+def _dispute_row(session: Session, claim_id: str, dispute_id: str) -> models.Dispute:
     number = parse_id(dispute_id)
     row = session.get(d, number) if number else None
     if row is None or str(row.claim_id) != claim_id:
         raise NotFound(f"Claim {claim_id} has no dispute {dispute_id}.")
-    return _dispute(row)
+    return row
