@@ -48,8 +48,16 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
         f"{','.join(compare.STEPS)}, reports in the smallest ledger only; writes "
         "compare.md and RESULTS.json to a temporary folder (or --out's), not bench/",
     )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="the writes step with N server processes of each app: Tally in N uvicorn workers "
+        "built as `tally serve` builds it (bench/workers.py), the naive app with --workers N; "
+        "meant for --db postgresql (issue 20)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     args.trees = _trees(parser, args.tree)
+    if args.workers < 1 or (args.workers > 1 and args.trees):
+        parser.error("--workers: a number >= 1, and not with --tree")
     args.only = args.only or ",".join(compare.STEPS if args.trees else STEPS)
     if args.trees and set(args.only.split(",")) - set(compare.STEPS):
         parser.error(f"--tree compares only the steps {','.join(compare.STEPS)} (see --only)")
@@ -74,7 +82,9 @@ def run_kind(kind: str, args: argparse.Namespace, folder: Path, wrk: str | None)
     mode = measures.SMOKE if args.smoke else measures.FULL
     steps = args.only.split(",")
     with databases(kind, folder / kind) as dbs:
-        bench = measures.Bench(kind, dbs, folder / kind, wrk, mode, trees=args.trees)
+        bench = measures.Bench(
+            kind, dbs, folder / kind, wrk, mode, trees=args.trees, workers=args.workers
+        )
         writes_template = measures.prepare(bench)
         bench.found["version"] = (
             f"{'SQLite' if kind == 'sqlite' else 'PostgreSQL'} " + server_version(kind, bench.base)
@@ -114,10 +124,11 @@ def main(argv: list[str] | None = None) -> int:
             found[kind] = run_kind(kind, args, folder, wrk)
             info["load average at end"] = results.load_average()
             info["duration"] = f"{(time.monotonic() - started) / 60:.1f} min"
+            settings = _settings(args.smoke, args.workers)
             if args.trees:
-                compare.write(out.parent, info, found, args.trees, _settings(args.smoke))
+                compare.write(out.parent, info, found, args.trees, settings)
             else:
-                _write(out, info, found, _settings(args.smoke))
+                _write(out, info, found, settings)
     finally:
         if not os.environ.get("BENCH_KEEP"):
             shutil.rmtree(folder, ignore_errors=True)
@@ -136,12 +147,18 @@ def _write(out: Path, info: dict[str, str], found: dict[str, Any], settings: str
     return 0
 
 
-def _settings(smoke: bool) -> str:
+def _settings(smoke: bool, workers: int = 1) -> str:
     mode = measures.SMOKE if smoke else measures.FULL
+    processes = (
+        "one server process each (uvicorn, 1 worker)"
+        if workers == 1
+        else f"writes with {workers} server processes each (uvicorn --workers {workers}), "
+        "the other steps with one"
+    )
     return (
         f"writes {mode.write_seconds:g} s at {mode.connections} connections; overload "
-        f"{mode.overload_seconds:g} s at {mode.overload_connections}; one server process each "
-        f"(uvicorn, 1 worker); Tally with its defaults (TALLY_THREADS etc. unset)"
+        f"{mode.overload_seconds:g} s at {mode.overload_connections}; {processes}; Tally with "
+        "its defaults (TALLY_THREADS etc. unset)"
     )
 
 

@@ -45,7 +45,7 @@ def render(info: dict[str, str], found: dict[str, Any], labels: list[str]) -> st
     loads = [
         f"{kind} {step}: " + ", ".join(f"{a[0]:.1f}" for a in _loads(got.get(step, [])))
         for kind, got in found.items()
-        for step in ("writes", "reports")
+        for step in ("writes", "bulk", "reports")
         if _loads(got.get(step, []))
     ]
     lines += ["", "1-min load average at the start of each run: " + "; ".join(loads)]
@@ -71,6 +71,11 @@ def _measures(
         raw = [r["raw_rate"] for r in bulk if r["app"] == labels[0]]
         what = f"bulk claims/s ({bulk[0]['rows']:,}; baseline: raw executemany)"
         out.append((what, per_app, raw))
+    for runs, name in ((bulk, "bulk"), (got.get("bulk_one_group", []), "bulk, one group,")):
+        for key, unit in (("bulk_seconds", "seconds"), ("conflicts_open", "conflicts open after")):
+            if any(key in r for r in runs):  # files imported (trees without the bulk endpoint: 0)
+                per_app = {a: [r.get(key, 0.0) for r in runs if r["app"] == a] for a in labels}
+                out.append((f"{name} {unit} ({runs[0]['rows']:,} claims)", per_app, []))
     reports = got.get("reports", [])
     for size in sorted({r["event"] for r in reports}):
         per_app = {

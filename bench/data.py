@@ -82,6 +82,16 @@ def write_bodies(seed: int, count: int) -> Iterator[dict[str, Any]]:
         yield claim_body(rng, number, event_slug(number))
 
 
+def one_group_bodies(seed: int, count: int) -> list[dict[str, Any]]:
+    """`count` claims of one group (one event, metric and location; its three populations),
+    from the six claimants over 14 days: the shape of issue 14's red-team file."""
+    rng = random.Random(seed)
+    slug = event_slug(0)
+    return [
+        claim_body(rng, 0, slug, location="One group", metrics=("deaths",)) for _ in range(count)
+    ]
+
+
 def event_bodies(seed: int, number: int, slug: str, size: int) -> list[dict[str, Any]]:
     """`size` claims of one event, over 5 metrics x 3 populations x ~size/300 locations."""
     rng = random.Random(seed)

@@ -1,14 +1,17 @@
-"""The five measurements of issue 7 on one kind of database, side by side with baselines."""
+"""The five measurements of issue 7 on one kind of database, side by side with baselines, and
+the reads of issues 15 and 20 (the desk's event page, a naive listing, a 304)."""
 
 from __future__ import annotations
 
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -20,7 +23,7 @@ from sqlalchemy.orm import Session
 from app import models
 from app.schemas import ClaimCreate
 from app.services import keys
-from bench import data
+from bench import data, naive_app
 from bench.load import Load, run_load
 from bench.servers import Databases, Server, serving
 
@@ -42,18 +45,22 @@ class Mode:
     detect_groups: int
     detect_writes: int
     report_requests: int
+    read_requests: int  # per kind of read, side by side (issues 15 and 20)
+    one_group_rows: int  # the bulk step's second file: all in one group (issue 14)
 
 
 FULL = Mode(
     runs=3, write_seconds=15, connections=16, overload_seconds=60, overload_connections=256,
     preload=20_000, bulk_rows=5_000, bulk_batch=1_000, report_events=(100, 1_000, 10_000),
-    ledgers=(10_000, 100_000, 1_000_000), filler_event=1_000, detect_sizes=(10, 100, 1_000, 3_000),
-    detect_groups=5, detect_writes=20, report_requests=15,
+    ledgers=(10_000, 100_000, 1_000_000), filler_event=1_000,
+    detect_sizes=(10, 100, 1_000, 3_000, 10_000), detect_groups=5, detect_writes=20,
+    report_requests=15, read_requests=40, one_group_rows=5_000,
 )  # fmt: skip
 SMOKE = Mode(
     runs=1, write_seconds=1, connections=4, overload_seconds=2, overload_connections=32,
     preload=300, bulk_rows=60, bulk_batch=30, report_events=(10, 50), ledgers=(200, 600),
-    filler_event=100, detect_sizes=(2, 10), detect_groups=2, detect_writes=2, report_requests=2,
+    filler_event=100, detect_sizes=(2, 10, 30), detect_groups=2, detect_writes=2,
+    report_requests=2, read_requests=2, one_group_rows=60,
 )  # fmt: skip
 
 
@@ -70,6 +77,7 @@ class Bench:
     token: str = ""
     found: dict[str, Any] = field(default_factory=dict)
     trees: dict[str, Path] = field(default_factory=dict)  # bench --tree: label -> source tree
+    workers: int = 1  # server processes of each app in the writes step (bench --workers)
     _names: Iterator[int] = field(default_factory=lambda: iter(range(10**6)))
 
     @property
@@ -77,8 +85,8 @@ class Bench:
         """The Tally apps measured: the installed `tally`, or the --tree labels in their order."""
         return tuple(self.trees) or ("tally",)
 
-    def serving(self, app: str, url: str) -> Any:
-        return serving(app, url, self.logs, tree=self.trees.get(app))
+    def serving(self, app: str, url: str, workers: int = 1) -> Any:
+        return serving(app, url, self.logs, tree=self.trees.get(app), workers=workers)
 
     def fresh(self, template: str) -> str:
         return self.dbs.copy(template, f"b{next(self._names)}")
@@ -105,6 +113,8 @@ def prepare(bench: Bench) -> str:
             conn.commit()
         with Session(engine) as session:
             _, bench.token = keys.create_key(session, "bench", keys.Role.EDITOR)
+        with engine.begin() as conn:  # the naive app's table, before two workers race for it
+            naive_app.Base.metadata.create_all(conn)
     writes = bench.dbs.copy(bench.base, "bench_writes")
     with engine_of(writes) as engine, engine.connect() as conn:
         data.load_claims(conn, list(data.write_bodies(7, bench.mode.preload)))
@@ -123,13 +133,18 @@ def _analyze(conn: Any) -> None:
 
 
 def writes(bench: Bench, template: str) -> None:
-    """Tally and the naive app, interleaved run by run, each on a fresh copy of one database."""
+    """Tally and the naive app, interleaved run by run, each on a fresh copy of one database,
+    each as bench.workers server processes."""
     mode, runs = bench.mode, bench.found.setdefault("writes", [])
     for run in range(mode.runs):
         for app in (*bench.tallies, "naive"):
             load_average = os.getloadavg()
-            view = _loaded(bench, app, template, mode.connections, mode.write_seconds, run)
+            view = _loaded(
+                bench, app, template, mode.connections, mode.write_seconds, run,
+                workers=bench.workers,
+            )  # fmt: skip
             runs.append({"app": app, "run": run, **view, "load_average": load_average})
+    bench.found["writes_workers"] = bench.workers
 
 
 def overload(bench: Bench, template: str) -> None:
@@ -144,11 +159,11 @@ def overload(bench: Bench, template: str) -> None:
 
 def _loaded(
     bench: Bench, app: str, template: str, connections: int, seconds: float, seed: int,
-    probe: bool = False,
+    probe: bool = False, workers: int = 1,
 ) -> dict[str, Any]:  # fmt: skip
     url = bench.fresh(template)
     try:
-        with bench.serving(app, url) as server:
+        with bench.serving(app, url, workers) as server:
             cpu = server.cpu_seconds()
             load = run_load(bench.wrk, server.url, bench.token, connections, seconds, seed)
             view = _load_view(load) | {"rss_mib": server.peak_rss_mib()}
@@ -189,7 +204,8 @@ def _load_view(load: Load) -> dict[str, Any]:
 
 
 def bulk(bench: Bench) -> None:
-    """Claims/s through POST /v1/claims/bulk vs one executemany of the same claim rows."""
+    """Claims/s through POST /v1/claims/bulk vs one executemany of the same claim rows, and the
+    conflicts each import left open; in the first run also a file of one group (issue 14)."""
     runs = bench.found.setdefault("bulk", [])
     for run in range(bench.mode.runs):
         bodies = list(data.write_bodies(1000 + run, bench.mode.bulk_rows))
@@ -201,17 +217,33 @@ def bulk(bench: Bench) -> None:
             "validate_rate": _validate_rate(bodies),
         }
         for app in bench.tallies:  # one entry per run and Tally app, interleaved
-            entry = {"app": app, **baselines}
-            url = bench.fresh(bench.base)
-            try:
-                with bench.serving(app, url) as server:
-                    entry["bulk_present"] = _has_bulk(server)
-                    if entry["bulk_present"]:
-                        entry |= _bulk_rate(bench, server, bodies)
-                    entry["rss_mib"] = server.peak_rss_mib()
-            finally:
-                bench.dbs.drop(url)
-            runs.append(entry)
+            runs.append({"app": app, **baselines, **_imported(bench, app, bodies)})
+    one_group = data.one_group_bodies(2000, bench.mode.one_group_rows)
+    for app in bench.tallies:
+        bench.found.setdefault("bulk_one_group", []).append(
+            {"app": app, "rows": len(one_group), **_imported(bench, app, one_group)}
+        )
+
+
+def _imported(bench: Bench, app: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """Import `bodies` into a fresh copy of the base: the rate, the time, the conflicts left
+    open, the server's peak RSS."""
+    url = bench.fresh(bench.base)
+    try:
+        with bench.serving(app, url) as server:
+            found: dict[str, Any] = {"bulk_present": _has_bulk(server)}
+            if found["bulk_present"]:
+                found |= _bulk_rate(bench, server, bodies)
+                found["conflicts_open"] = _open_conflicts(url)
+            return found | {"rss_mib": server.peak_rss_mib(), "load_average": os.getloadavg()}
+    finally:
+        bench.dbs.drop(url)
+
+
+def _open_conflicts(url: str) -> int:
+    with engine_of(url) as engine, engine.connect() as conn:
+        query = select(func.count()).select_from(models.Conflict)
+        return int(conn.execute(query.where(models.Conflict.status == "open")).scalar_one())
 
 
 def _has_bulk(server: Server) -> bool:
@@ -225,7 +257,7 @@ def _bulk_rate(bench: Bench, server: Server, bodies: list[dict[str, Any]]) -> di
         for chunk in _chunks(bodies, bench.mode.bulk_batch):
             recorded += _post_bulk(client, chunk)
     seconds = time.perf_counter() - started
-    return {"bulk_rate": recorded / seconds, "bulk_recorded": recorded}
+    return {"bulk_rate": recorded / seconds, "bulk_recorded": recorded, "bulk_seconds": seconds}
 
 
 def _post_bulk(client: httpx.Client, bodies: list[dict[str, Any]]) -> int:
@@ -327,33 +359,43 @@ def _client(bench: Bench, server: Server) -> Iterator[httpx.Client]:
 
 
 def reports(bench: Bench) -> None:
-    """Report latency for events of each size, as the ledger around them grows."""
+    """Report latency for events of each size, as the ledger around them grows; in the
+    smallest ledger, the reads of issues 15 and 20 beside the report (`_reads`)."""
     if bench.trees:
         return reports_compared(bench)
     mode, url = bench.mode, bench.fresh(bench.base)
     targets = {size: f"report-{size}" for size in mode.report_events}
+    bodies = _target_bodies(targets)
     found: list[dict[str, Any]] = bench.found.setdefault("reports", [])
     try:
         with serving("tally", url, bench.logs) as server, engine_of(url) as engine:
             with engine.connect() as conn:
                 data.add_events(conn, list(targets.values()))
                 conn.commit()
-            bench.found["report_targets_via"] = _load_targets(bench, server, engine, targets)
+            bench.found["report_targets_via"] = _load_targets(bench, server, engine, bodies)
             for ledger in mode.ledgers:
                 total = _grow(engine, mode, ledger)
                 for size, slug in targets.items():
                     found.append({"ledger": ledger, "claims": total, "event": size,
                                   "ms": _report_times(bench, server, slug)})  # fmt: skip
+                if ledger == mode.ledgers[0]:
+                    bench.found["reads"] = _reads(bench, server, engine, targets, bodies, total)
             bench.found["reports_rss_mib"] = server.peak_rss_mib()
     finally:
         bench.dbs.drop(url)
 
 
-def _load_targets(bench: Bench, server: Server, engine: Engine, targets: dict[int, str]) -> str:
-    """Load the measured events through the bulk endpoint (real conflicts), else by SQL."""
-    bodies = {
+def _target_bodies(targets: dict[int, str]) -> dict[int, list[dict[str, Any]]]:
+    """The claims of each measured event, by its size."""
+    return {
         size: data.event_bodies(size, 5000 + size, slug, size) for size, slug in targets.items()
     }
+
+
+def _load_targets(
+    bench: Bench, server: Server, engine: Engine, bodies: dict[int, list[dict[str, Any]]]
+) -> str:
+    """Load the measured events through the bulk endpoint (real conflicts), else by SQL."""
     if _has_bulk(server):
         with httpx.Client(base_url=server.url, headers=bench.headers(), timeout=600) as client:
             for rows in bodies.values():
@@ -411,7 +453,8 @@ def reports_compared(bench: Bench) -> None:
             with engine.connect() as conn:
                 data.add_events(conn, list(targets.values()))
                 conn.commit()
-            bench.found["report_targets_via"] = _load_targets(bench, server, engine, targets)
+            bodies = _target_bodies(targets)
+            bench.found["report_targets_via"] = _load_targets(bench, server, engine, bodies)
             total = _grow(engine, mode, mode.ledgers[0])
         for run in range(mode.runs):
             for app in bench.tallies:
@@ -438,3 +481,81 @@ def _report_body(bench: Bench, server: Server, slug: str) -> bytes:
         response = client.get(f"/v1/events/{slug}/report")
         response.raise_for_status()
         return response.content
+
+
+# --- reads beside the report: the desk's page, a 304, a naive listing (issues 15 and 20) ----
+
+READ_STATUS = {"report": 200, "not_modified": 304, "page": 200, "naive": 200}
+
+
+def _reads(
+    bench: Bench, server: Server, engine: Engine, targets: dict[int, str],
+    bodies: dict[int, list[dict[str, Any]]], total: int,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """For each measured event: its JSON report, the same report answered 304 (If-None-Match
+    with its ETag), the desk's event page, and the naive app's listing of the same claims
+    (loaded into its table), one request of each in turn, after one unmeasured round."""
+    with engine.begin() as conn:
+        rows = [_naive_row(body) for claims in bodies.values() for body in claims]
+        conn.execute(naive_app.NaiveClaim.__table__.insert(), rows)
+    found = []
+    with (
+        serving("naive", engine.url.render_as_string(hide_password=False), bench.logs) as naive,
+        httpx.Client(base_url=server.url, headers=bench.headers(), timeout=600) as api,
+        _desk(bench, server) as desk,
+        httpx.Client(base_url=naive.url, timeout=600) as plain,
+    ):
+        for size, slug in targets.items():
+            report = f"/v1/events/{slug}/report"
+            tag = api.get(report).headers.get("ETag", "")
+            reads = {
+                "report": (api, report, {}),
+                "not_modified": (api, report, {"If-None-Match": tag}),
+                "page": (desk, f"/events/{slug}", {}),
+                "naive": (plain, f"/v1/events/{slug}/claims", {}),
+            }
+            found.append({"ledger": bench.mode.ledgers[0], "claims": total, "event": size,
+                          **_in_turn(reads, bench.mode.read_requests)})  # fmt: skip
+    return found
+
+
+def _in_turn(
+    reads: dict[str, tuple[httpx.Client, str, dict[str, str]]], requests: int
+) -> dict[str, Any]:
+    """`{name}_ms` (latencies of `requests` measured rounds) and `{name}_bytes` of each read."""
+    found: dict[str, Any] = {f"{name}_ms": [] for name in reads}
+    for n in range(requests + 1):
+        for name, (client, path, headers) in reads.items():
+            started = time.perf_counter()
+            response = client.get(path, headers=headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != READ_STATUS[name]:
+                raise RuntimeError(f"{name} {path}: {response.status_code} {response.text[:300]}")
+            found[f"{name}_bytes"] = len(response.content)
+            if n:
+                found[f"{name}_ms"].append(elapsed)
+    return found
+
+
+def _naive_row(body: dict[str, Any]) -> dict[str, Any]:
+    """A claim as the naive app stores what it is posted."""
+    return {
+        **{k: body.get(k) for k in data.CLIENT_FIELDS},
+        "as_of": date.fromisoformat(body["as_of"]),
+    }
+
+
+@contextmanager
+def _desk(bench: Bench, server: Server) -> Iterator[httpx.Client]:
+    """A browser's session of the desk, signed in with the bench's editor key (redirects not
+    followed, so that a page sending back to the sign-in fails the read)."""
+    with httpx.Client(base_url=server.url, timeout=600) as client:
+        form = client.get("/sign-in")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        if token is None:
+            raise RuntimeError(f"no CSRF token in the sign-in page: {form.text[:300]}")
+        body = {"key": bench.token, "csrf": token.group(1), "next": "/"}
+        signed = client.post("/sign-in", data=body)
+        if signed.status_code != 303 or not client.cookies:
+            raise RuntimeError(f"desk sign-in: {signed.status_code} {signed.text[:300]}")
+        yield client

@@ -2,20 +2,22 @@
 
 A sync FastAPI endpoint validates the same claim body with pydantic and inserts one row
 with SQLAlchemy, with every library default (thread pool, connection pool, timeouts).
-No figure parsing, no revisions, no outbox, no conflict detection, no auth.
+No figure parsing, no revisions, no outbox, no conflict detection, no auth. A second one
+lists an event's claims the plain way: ORM objects through a `response_model` (issue 20).
 Run: BENCH_DATABASE_URL=sqlite:///x.db uvicorn bench.naive_app:app
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel, ConfigDict, HttpUrl
-from sqlalchemy import JSON, Date, DateTime, String, Text, create_engine
+from sqlalchemy import JSON, Date, DateTime, String, Text, create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 engine = create_engine(os.environ.get("BENCH_DATABASE_URL", "sqlite:///./naive.db"))
@@ -29,7 +31,7 @@ class Base(DeclarativeBase):
 class NaiveClaim(Base):
     __tablename__ = "naive_claim"
     id: Mapped[int] = mapped_column(primary_key=True)
-    event: Mapped[str] = mapped_column(String(100))
+    event: Mapped[str] = mapped_column(String(100), index=True)
     metric: Mapped[str] = mapped_column(String(100))
     population: Mapped[str] = mapped_column(String(100))
     location: Mapped[str | None] = mapped_column(String(200))
@@ -62,11 +64,18 @@ class ClaimIn(BaseModel):
 
 
 class ClaimOut(ClaimIn):
+    model_config = ConfigDict(from_attributes=True)
     id: int
 
 
-Base.metadata.create_all(engine)
-app = FastAPI(title="naive claims")
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    # At start-up, not at import: the bench imports the table to load the listing's claims.
+    Base.metadata.create_all(engine)
+    yield
+
+
+app = FastAPI(title="naive claims", lifespan=lifespan)
 
 
 def get_db() -> Iterator[Session]:
@@ -90,3 +99,8 @@ def create_claim(claim: ClaimIn, db: Annotated[Session, Depends(get_db)]) -> Cla
     db.commit()
     db.refresh(row)
     return ClaimOut.model_validate({**claim.model_dump(), "id": row.id})
+
+
+@app.get("/v1/events/{slug}/claims", response_model=list[ClaimOut])
+def event_claims(slug: str, db: Annotated[Session, Depends(get_db)]) -> Any:
+    return db.scalars(select(NaiveClaim).where(NaiveClaim.event == slug)).all()

@@ -37,17 +37,40 @@ class Server:
     process: subprocess.Popen[bytes]
 
     def peak_rss_mib(self) -> float | None:
-        """The process's peak resident set size so far (VmHWM), in MiB."""
-        with suppress(OSError):
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return None
+        """The peak resident set size so far (VmHWM) in MiB: of the process, or the sum over
+        its worker processes when it has some (uvicorn --workers)."""
+        pid, *workers = _family(self.process.pid)
+        peaks = [p for p in map(_peak_rss_kib, workers or [pid]) if p is not None]
+        return sum(peaks) / 1024 if peaks else None
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time the process (all its threads) has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU time the process and its children (all threads) have used so far."""
+        return sum(_cpu_seconds(pid) for pid in _family(self.process.pid))
+
+
+def _family(pid: int) -> list[int]:
+    """The process and its descendants, parent first."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid, *(p for child in children for p in _family(int(child)))]
+
+
+def _peak_rss_kib(pid: int) -> int | None:
+    with suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # a worker that has just exited
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -93,22 +116,28 @@ FROM_TREE = (
 @contextmanager
 def serving(
     name: str, database_url: str, logs: Path, env: dict[str, str] | None = None,
-    tree: Path | None = None,
+    tree: Path | None = None, workers: int = 1,
 ) -> Iterator[Server]:  # fmt: skip
-    """`tally serve` (from `tree` when given) or the naive app on 127.0.0.1, one process each,
-    ready to answer."""
+    """`tally serve` (from `tree` when given) or the naive app on 127.0.0.1, one process each
+    (with `workers` > 1: uvicorn's worker processes on one socket, Tally's started as
+    `tally serve` starts it, see bench/workers.py), ready to answer."""
     port = free_port()
     cwd = ROOT
+    uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
+    uvicorn += ["--workers", str(workers)] if workers > 1 else []
     if tree is not None:
         cmd = [sys.executable, "-c", FROM_TREE, "serve", "--host", "127.0.0.1", "--port", str(port)]
         environment = tally_env(database_url, env) | {"PYTHONPATH": str(tree)}
         cwd = tree
+    elif name == "tally" and workers > 1:
+        cmd = [*uvicorn, "--factory", "bench.workers:tally_app", "--no-access-log"]
+        cmd += ["--timeout-graceful-shutdown", "10"]
+        environment = tally_env(database_url, env)
     elif name == "tally":
         cmd = [str(VENV_BIN / "tally"), "serve", "--host", "127.0.0.1", "--port", str(port)]
         environment = tally_env(database_url, env)
     else:
-        cmd = [sys.executable, "-m", "uvicorn", "bench.naive_app:app", "--host", "127.0.0.1"]
-        cmd += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
+        cmd = [*uvicorn, "bench.naive_app:app", "--log-level", "warning", "--no-access-log"]
         environment = {"BENCH_DATABASE_URL": database_url}
     log = logs / f"{name}.log"
     with started(cmd, environment, log, cwd) as process:
