@@ -13,7 +13,15 @@ Labels follow these rules:
   over the outlet that relays it, the attribution of the previous sentence of the same
   paragraph when the figure's own has none; null when no one is named;
 - `kind` is "increment" for a figure that adds to a total ("two more bodies", "604 new
-  deaths"), "forecast" for one that may come ("could reach 20,000"), else "count".
+  deaths"), "forecast" for one that may come ("could reach 20,000"), else "count";
+- people "treated" for something are injuries, "in hospital" or "in intensive care"
+  hospitalized; people rescued, freed or held hostage, responders and a force's size are
+  distractors.
+
+distractors.json holds paragraphs dense in distractor numbers (addresses, times, money,
+measures, durations, ages said with a verb, a court's cases, sizes of forces and crowds): the
+held-out split had 59 distractors, too few for one proposed number to stay under 1 %, so its
+held-out paragraphs were written and committed before the rules were changed again.
 
 The split is fixed by rule, decided before any tuning: a paragraph is held out when the
 first byte of the SHA-256 of its id is divisible by 3. Rules are tuned on the other
@@ -193,6 +201,9 @@ def test_the_corpus_is_large_labelled_and_split_a_third_held_out() -> None:
     assert len({p["id"] for p in corpus}) == len(corpus)
     held_out = sum(split_of(p) == "held-out" for p in corpus)
     assert 0.28 <= held_out / len(corpus) <= 0.4
+    # Enough held-out distractors that one proposed number is not already over 1 %.
+    distractors = sum(len(p["distractors"]) for p in corpus if split_of(p) == "held-out")
+    assert distractors * MAX_DISTRACTOR_RATE > 1
     for paragraph in corpus:
         for expected in paragraph["expected"]:
             assert expected["figure"] in paragraph["text"], paragraph["id"]

@@ -18,8 +18,13 @@ _AFTER = phrase_set(
 _BEFORE = phrase_set(
     "aged", "ages", "age of", "ages of", "age", "youngest was", "oldest was", "youngest were",
     "oldest were", "youngest", "oldest", "younger than", "older than", "aged between",
-    "aged under", "aged over", "under age", "under the age of", "over the age of",
+    "aged under", "aged over", "under age", "under the age of", "over the age of", "age was",
+    "age is", "ages were", "ages are", "age being",
 )  # fmt: skip
+# Words that may stand between an age's words and its number ("the youngest just 15").
+_BARELY = word_set("just only barely")
+# Words after a number that give a duration as often as an age ("face 5 years in jail").
+_DURATIONS = phrase_set("years", "year", "months", "weeks")
 _BE = word_set("were was are is all")
 
 
@@ -30,6 +35,10 @@ def is_age(tokens: list[Token], k: int) -> bool:
     assert figure is not None
     if phrase_at(tokens, k + 1, _AFTER) or phrase_ending(tokens, k - 1, _BEFORE):
         return True
+    if k > 1 and tokens[k - 1].word in _BARELY and phrase_ending(tokens, k - 2, _BEFORE):
+        return True
+    if k > 1 and tokens[k - 1].word in _BE and _age_is_subject(tokens, k - 1):
+        return True  # "the median age of the 48 patients on ventilators is 63"
     j = k - 1
     while j >= 0 and (tokens[j].figure or tokens[j].text == "," or tokens[j].word == "and"):
         j -= 1  # "aged 19, 24 and 31"
@@ -39,6 +48,17 @@ def is_age(tokens: list[Token], k: int) -> bool:
     if not (over_under and figure.low <= 120 and k > 1 and tokens[k - 1].word in _BE):
         return False  # "were under 18", "were over 75", not "the toll was over 50"
     return figure.low <= 21 or tokens[k - 2].word not in _COUNT_SUBJECTS
+
+
+def _age_is_subject(tokens: list[Token], verb: int) -> bool:
+    """Whether the clause before the verb at tokens[verb] is about an age ("the average age of
+    the victims was", "the oldest of the 30 people hurt was")."""
+    for i in range(verb - 1, max(verb - 12, -1), -1):
+        if tokens[i].text in (",", ";", ":"):
+            return False
+        if tokens[i].word in ("age", "ages", "youngest", "oldest"):
+            return True
+    return False
 
 
 _COUNT_SUBJECTS = word_set("toll tally total number figure count deaths dead casualties")
@@ -62,8 +82,10 @@ def _age_at(tokens: list[Token], j: int) -> int | None:
     if figure is not None and figure.qualifier == Qualifier.FEWER_THAN:
         return figure.high if is_age(tokens, j) else None
     before = phrase_ending(tokens, j - 1, _BEFORE)
-    if not (before or phrase_at(tokens, j + 1, _AFTER)):
-        return None
+    after = phrase_at(tokens, j + 1, _AFTER)
+    duration = after == 1 and phrase_at(tokens, j + 1, _DURATIONS) == 1
+    if not (before or (after and not duration)):
+        return None  # "up to 5 years in jail" is no age
     value = _number(tokens[j])
     if value is None:
         return None

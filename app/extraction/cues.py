@@ -43,6 +43,7 @@ METRIC_CUES: dict[str, tuple[str, ...]] = {
         "lost their lives", "shot dead", "succumbed", "succumbing", "frozen to death",
         "burned to death", "burnt to death", "crushed to death", "beaten to death",
         "stabbed to death", "starved to death", "trampled to death", "hacked to death",
+        "froze to death",
     ),
     INJURIES.name: (
         "injured", "injuring", "injure", "injures", "injuries", "injury", "wounded", "wounding",
@@ -69,7 +70,8 @@ METRIC_CUES: dict[str, tuple[str, ...]] = {
     ),
     HOSPITALIZED.name: (
         "hospitalised", "hospitalized", "hospitalisations", "hospitalizations", "hospital",
-        "hospitals", "intensive care", "being treated",
+        "hospitals", "intensive care", "being treated", "treated in hospital",
+        "treated in hospitals", "on ventilators", "on a ventilator",
     ),
     PROTESTERS.name: (
         "marched", "rallied", "protested", "demonstrated", "turnout", "crowd",
@@ -93,6 +95,11 @@ UNNAMED_CUES = (
     "dead or missing", "dead and missing", "killed or injured", "killed or wounded",
     "dead or injured", "dead or wounded",
 )  # fmt: skip
+# Words that make "cases" those of a court, not people who fell ill ("opened 640 cases").
+LEGAL_WORDS = word_set(
+    "court courts courtroom tribunal tribunals judge judges judicial prosecutor prosecutors"
+    " prosecution lawsuit lawsuits legal criminal lawyers"
+)
 # Protest cues that name protesters only where the sentence speaks of a protest.
 WEAK_PROTEST_CUES = frozenset({"joined", "join", "gathered", "drew"})
 PROTEST_WORDS = word_set(
@@ -126,6 +133,11 @@ NOT_CLAIM_VERBS = word_set(
     "sentenced convicted released freed rescued fined deported expelled acquitted pardoned"
     " exchanged swapped tried"
 )
+# Those of them that end a predicate after the figure: the people counted were freed or
+# judged, whatever verb follows ("the 48 prisoners released ... had been held").
+NOT_CLAIM_PARTICIPLES = NOT_CLAIM_VERBS - word_set("rescued tried")
+# Words after "has N troops" that place them, making the figure a deployment ("in Mali").
+PLACED = word_set("in on at across along near inside around there")
 # Subjects that count whatever the verb after them reaches ("the death toll ... rose to 50").
 LEVEL_VERBS = phrase_set(
     "rose to", "risen to", "climbed to", "jumped to", "increased to", "grew to", "fell to",
@@ -200,7 +212,7 @@ PEOPLE_NOUNS = (
         " comrades veterans immigrants occupants athletes players nuns monks priests clerics"
         " peasants labourers laborers herders nomads settlers cops agents sentries patrons"
         " viewers attendees participants strikers retirees teens adolescents juveniles orphans"
-        " widows mothers fathers sons daughters brothers sisters lawmakers mps"
+        " widows mothers fathers sons daughters brothers sisters lawmakers mps neighbours neighbors"
     )
     | SECURITY_FORCE_NOUNS
     | CHILD_NOUNS

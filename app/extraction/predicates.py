@@ -16,6 +16,7 @@ from app.extraction.cues import (
     LEVEL_VERBS,
     MODALS,
     NEGATIONS,
+    NOT_CLAIM_PARTICIPLES,
     NOT_LEFT_CUES,
     PREPOSITIONS,
     PROTESTER_NOUNS,
@@ -24,7 +25,7 @@ from app.extraction.cues import (
     word_set,
 )
 from app.extraction.heads import is_people
-from app.extraction.tokens import Token, cue_at, phrase_at, phrase_ending
+from app.extraction.tokens import Token, cue_at, phrase_at, phrase_ending, word_at
 
 __all__ = ["Cue", "left_cue", "predicate"]
 
@@ -53,6 +54,8 @@ def predicate(tokens: list[Token], i: int, negated: bool = False) -> Cue | None:
         if (cue := cue_at(tokens, j)) is not None:
             return Cue(*cue, negated, modal, immediate=_modifies(tokens, i, j, cue[1]))
         word = tokens[j].word
+        if word in NOT_CLAIM_PARTICIPLES:
+            return None  # "the 48 prisoners released ... had been held": freed, not held
         if word == "survived" and negated:
             return Cue(DEATHS.name, "none ... survived", False, modal)
         if word in NEGATIONS or word.endswith("n't"):
@@ -63,13 +66,18 @@ def predicate(tokens: list[Token], i: int, negated: bool = False) -> Cue | None:
             phrase = 0  # "12 people in the city were killed": the verb ends the place
         elif (word in PREPOSITIONS or _participle_phrase(tokens, j)) and not phrase:
             phrase = 1  # "in the city", "caught in the avalanche"
-        elif phrase and word in ("and", "or") and cue_at(tokens, j + 1):
+        elif phrase and word in ("and", "or") and _opens_predicate(tokens, j + 1):
             break  # "killed 94 people in Mozambique and injured 768": another predicate
         elif phrase and (word or tokens[j].figure) and phrase < 8:
             phrase += 1
         else:
             break
     return None
+
+
+def _opens_predicate(tokens: list[Token], j: int) -> bool:
+    """Whether a cue starts at tokens[j], or after a modal there ("and will send 500")."""
+    return bool(cue_at(tokens, j) or (word_at(tokens, j) in MODALS and cue_at(tokens, j + 1)))
 
 
 def _modifies(tokens: list[Token], i: int, j: int, cue: str) -> bool:

@@ -3,8 +3,9 @@
 A figure is read in the clause around it, nearest words first:
 
 1. whether it counts at all: not part of a name ("Flight 17"), an adjective ("nine-storey"),
-   an age ("13 or younger"), a rate ("a day"), or the object of a verb that makes no claim
-   ("sentenced 11 protesters");
+   an age ("13 or younger", "the median age was 54"), a rate ("a day"), or the object or
+   subject of a verb that makes no claim ("sentenced 11 protesters", "the 48 prisoners
+   released");
 2. its head (heads.py): the noun it counts. In "N of the M ..." the head is M's, and M itself
    counts only by the word right after it ("300 of the 1,200 detained");
 3. its metric (predicates.py), from the first cue that applies: a noun the figure belongs to
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from app.domain.vocabulary import ALL, CHILDREN, DEATHS, PROTESTERS, TROOPS_DEPLOYED
+from app.domain.vocabulary import ALL, ARRESTS, CHILDREN, DEATHS, PROTESTERS, TROOPS_DEPLOYED
 from app.extraction.ages import ADULT_AGE, is_age, youngest_bound
 from app.extraction.cues import (
     COMPARED,
@@ -33,8 +34,10 @@ from app.extraction.cues import (
     INCREMENT_AFTER,
     INCREMENT_BEFORE,
     LEFT_FILLERS,
+    LEGAL_WORDS,
     LEVEL_VERBS,
     NOT_CLAIM_VERBS,
+    PLACED,
     POPULATION_NOUNS,
     PREPOSITIONS,
     PROTEST_WORDS,
@@ -48,7 +51,7 @@ from app.extraction.cues import (
 )
 from app.extraction.heads import Head, find_head, is_people
 from app.extraction.predicates import Cue, left_cue, predicate
-from app.extraction.tokens import Token, phrase_at, phrase_ending
+from app.extraction.tokens import Token, phrase_at, phrase_ending, word_at
 
 __all__ = ["Reading", "is_candidate", "population_of", "read_figures"]
 
@@ -175,16 +178,28 @@ def _counts_nothing(tokens: list[Token], k: int) -> bool:
 
 def _fits(cue: Cue, head: Head, tokens: list[Token], k: int) -> bool:
     """Whether a cue's metric may apply to what the head counts: troops are deployed, not
-    sent; "lost" counts deaths of people; "joined" counts protesters only at a protest."""
+    sent, and a force "has" them only in a place (else it is its size); "lost" counts deaths
+    of people; "joined" counts protesters only at a protest; hostages are held, not
+    arrested; a court's "cases" are files, not people."""
     if cue.metric == TROOPS_DEPLOYED.name:
+        if cue.text.lower() in _HAS and word_at(tokens, head.end) not in PLACED:
+            return False  # "the army, which has 150,000 soldiers, ..."
         if head.noun is None:
             return any(token.word in TROOP_NOUNS for token in tokens[max(0, k - 30) : k + 30])
         return head.noun in TROOP_NOUNS
+    if cue.metric == ARRESTS.name and cue.text.lower() == "held":
+        return head.noun not in _CAPTIVES
+    if cue.metric == UNNAMED and cue.text.lower() in ("cases", "case"):
+        return not any(token.word in LEGAL_WORDS for token in tokens)
     if cue.metric == DEATHS.name and cue.text.lower() == "lost":
         return head.noun is not None
     if cue.metric == PROTESTERS.name and cue.text.lower() in WEAK_PROTEST_CUES:
         return any(token.word in PROTEST_WORDS for token in tokens)
     return True
+
+
+_HAS = word_set("has have had with")
+_CAPTIVES = word_set("hostages hostage captives")
 
 
 def _shares_noun(tokens: list[Token], previous: int, k: int) -> bool:
@@ -217,7 +232,7 @@ def _is_rate(tokens: list[Token], i: int) -> bool:
 
 # ---------------------------------------------------------------- parts and groups
 
-_DETERMINED = word_set("the those these its their")
+_DETERMINED = word_set("the those these its their his her our")
 
 
 def _group_after(tokens: list[Token], k: int) -> int | None:

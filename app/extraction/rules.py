@@ -10,8 +10,10 @@ around it, in this order:
    "killing 12", "the toll rose to 50"), or the figure it is part of or listed with
    ("including 12 children", "six in Lagos, three in Abuja"). Counts the built-in metrics do
    not name ("cases", "casualties", "abducted") are proposed with metric None; a figure with
-   no cue, of things ("four hospitals"), an age ("13 or younger") or a name ("Flight 17") is
-   not proposed. A negated count ("none of the 300 passengers was hurt") is not proposed.
+   no cue, of things ("four hospitals", a court's "640 cases"), an age ("13 or younger", "the
+   median age was 54"), a name ("Flight 17"), a force's size ("which has 150,000 soldiers")
+   or people freed ("the 48 prisoners released") is not proposed. A negated count ("none of
+   the 300 passengers was hurt") is not proposed.
 2. its population (readings.py): police, soldiers and guards are security_forces; children,
    minors and people under 18 children; civilians civilians; else all.
 3. its kind (kinds.py): a count, an increment ("two more bodies") or a forecast ("could
