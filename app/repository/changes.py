@@ -51,7 +51,7 @@ def write_changes(session: Session) -> None:
     """Insert the change rows queued in the session's transaction (commit does it too)."""
     rows = session.info.pop(PENDING, None)
     if rows:
-        session.execute(insert(models.Change), rows)
+        session.connection().execute(insert(models.Change.__table__), rows)
 
 
 @event.listens_for(Session, "before_commit")

@@ -335,7 +335,7 @@ def _facts(session: Session, query: Any, params: dict[str, Any]) -> list[ClaimFa
     """The facts of a scope query's rows, each claim once, with its open disputes."""
     rows: dict[Any, dict[str, Any]] = {}
     disputes: dict[Any, list[OpenDispute]] = {}
-    for row in session.execute(query, params):
+    for row in session.connection().execute(query, params):  # rows, not through the ORM
         f = dict(zip(_FACT_NAMES, row, strict=True))
         rows.setdefault(f["id"], f)
         if f["dispute"] is not None:
@@ -432,8 +432,9 @@ def insert_claims(session: Session, claims: list[Claim]) -> list[Claim]:
         {**_columns(x), **{f"{kind}_id": ids[kind][getattr(x, kind)] for kind in NAMES}}
         for x in claims
     ]
-    statement = insert(c).returning(c.id, sort_by_parameter_order=True)
-    new_ids = session.scalars(statement, rows).all()
+    table = models.Claim.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    new_ids = session.connection().scalars(statement, rows).all()  # Core: ORM bulk cost more
     return [replace(x, id=str(i)) for x, i in zip(claims, new_ids, strict=True)]
 
 
@@ -478,8 +479,8 @@ def insert_revisions(session: Session, revisions: list[Revision]) -> None:
     """Append revisions (one INSERT for them all; never updated, never deleted)."""
     # (An empty list would insert one row of defaults.)
     if revisions:
-        session.execute(
-            insert(models.ClaimRevision),
+        session.connection().execute(
+            insert(models.ClaimRevision.__table__),
             [
                 {
                     "claim_id": int(r.claim.id),

@@ -72,7 +72,7 @@ def _conflict(values: Sequence[Any]) -> StoredConflict:
 
 
 def _read(session: Session, query: Select[Any]) -> list[StoredConflict]:
-    return [_conflict(row) for row in session.execute(query.order_by(k.id))]
+    return [_conflict(row) for row in session.connection().execute(query.order_by(k.id))]
 
 
 def _where(session: Session, f: ConflictFilter) -> list[ColumnElement[bool]]:
