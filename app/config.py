@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Tally's folder (pyproject.toml, alembic.ini, app/): the default database lives there, so
@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     )
 
     database_url: str = f"sqlite:///{HOME / 'tally.db'}"
+    # A streaming replica of the PostgreSQL primary for reads that may trail the latest writes
+    # (lists, reports, exports, feeds, the desk's read pages); see app.db.ReadSessions. Reads
+    # go to the primary while the replica is down or more than read_max_lag_seconds behind.
+    read_database_url: str | None = None
+    read_max_lag_seconds: float = Field(default=5.0, gt=0)
     admin_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -94,6 +99,21 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite", "postgresql")):
             raise ValueError("must be sqlite:///… or postgresql+psycopg://…")
         return url
+
+    @field_validator("read_database_url")
+    @classmethod
+    def _postgres_replica(cls, url: str | None) -> str | None:
+        if not url:  # unset, or set to nothing
+            return None
+        if not url.startswith("postgresql"):
+            raise ValueError("must be postgresql+psycopg://… (a streaming replica)")
+        return url
+
+    @model_validator(mode="after")
+    def _replica_of_postgres(self) -> Settings:
+        if self.read_database_url is not None and self.is_sqlite:
+            raise ValueError("TALLY_READ_DATABASE_URL needs a PostgreSQL TALLY_DATABASE_URL")
+        return self
 
     @property
     def base_url(self) -> str:

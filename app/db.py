@@ -6,15 +6,17 @@ import os
 import shutil
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, MetaData, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.config import Settings
@@ -26,6 +28,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+log = structlog.get_logger("tally.db")
 
 
 class Base(DeclarativeBase):
@@ -45,13 +50,30 @@ def make_engine(settings: Settings) -> Engine:
         )
         _configure_sqlite(engine, busy_ms=int(timeout * 1000))
         return engine
+    return _postgres_engine(settings.database_url, settings, max(1, int(timeout)))
+
+
+REPLICA_CONNECT_SECONDS = 2  # libpq's least connect_timeout
+REPLICA_RETRY_SECONDS = 5.0  # a replica that failed is not asked again for this long
+
+
+def make_read_engine(settings: Settings) -> Engine | None:
+    """An engine on the streaming replica, or None when none is set. It gives up connecting
+    after REPLICA_CONNECT_SECONDS: a read then goes to the primary instead of waiting."""
+    if settings.read_database_url is None:
+        return None
+    return _postgres_engine(settings.read_database_url, settings, REPLICA_CONNECT_SECONDS)
+
+
+def _postgres_engine(url: str, settings: Settings, connect_seconds: int) -> Engine:
     return create_engine(
-        settings.database_url,
-        **pool,
-        pool_timeout=timeout,
+        url,
+        pool_size=settings.threads + 4,
+        max_overflow=4,
+        pool_timeout=settings.db_timeout_seconds,
         pool_pre_ping=True,
         # Sessions in UTC: timestamps come back in Tally's own zone, with no conversion.
-        connect_args={"connect_timeout": max(1, int(timeout)), "options": "-c TimeZone=UTC"},
+        connect_args={"connect_timeout": connect_seconds, "options": "-c TimeZone=UTC"},
     )
 
 
@@ -105,6 +127,76 @@ def _sqlite_busy() -> sqlite3.OperationalError:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# How far the replica is behind the primary, in seconds; NULL when it cannot tell. Zero when it
+# is no standby, or when its WAL receiver is connected and it has replayed all it received (a
+# quiet primary sends no commits, so the last one replayed grows old while the replica is
+# current); else the age of the last commit replayed. Any role may call these functions.
+REPLICA_LAG = text(
+    """
+    SELECT CASE
+        WHEN NOT pg_is_in_recovery() THEN 0
+        WHEN pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn()
+            AND EXISTS (SELECT FROM pg_stat_wal_receiver) THEN 0
+        ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())
+    END::float8
+    """
+)
+
+
+class ReadSessions:
+    """Sessions for reads that may trail the latest writes a little (lists, reports, exports,
+    feeds): on the streaming replica while it answers and is at most `max_lag` seconds behind
+    the primary, else on the primary. Without a replica, always on the primary."""
+
+    def __init__(
+        self, primary: sessionmaker[Session], replica: Engine | None, max_lag: float
+    ) -> None:
+        self.primary, self.max_lag = primary, max_lag
+        self.replica = None if replica is None else make_sessionmaker(replica)
+        self.down_until = 0.0  # time.monotonic() before which the replica is not asked again
+        self.state, self.detail = "up", ""
+
+    def __call__(self) -> Session:
+        """A session on the replica, in a transaction that found it close enough; else one on
+        the primary. Never raises for the replica's sake."""
+        if self.replica is None or time.monotonic() < self.down_until:
+            return self.primary()
+        return self._probe(self.replica) or self.primary()
+
+    def replica_status(self) -> tuple[str, str] | None:
+        """None without a replica, else its state ("up", "lagging" or "down") and why."""
+        if self.replica is None:
+            return None
+        if time.monotonic() >= self.down_until:
+            session = self._probe(self.replica)
+            if session is not None:
+                session.close()
+        return self.state, self.detail
+
+    def _probe(self, replica: sessionmaker[Session]) -> Session | None:
+        """A session on the replica whose transaction found it close enough, else None."""
+        session = replica()
+        try:
+            lag = session.execute(REPLICA_LAG).scalar_one()
+        except SQLAlchemyError as error:
+            session.close()
+            self.down_until = time.monotonic() + REPLICA_RETRY_SECONDS
+            self._is("down", f"unreachable ({type(error).__name__})")
+            return None
+        if lag is None or lag > self.max_lag:
+            session.close()
+            behind = "an unknown time" if lag is None else f"{lag:.1f} s"
+            self._is("lagging", f"{behind} behind the primary, more than {self.max_lag:g} s")
+            return None
+        self._is("up", f"{lag:.1f} s behind the primary")
+        return session
+
+    def _is(self, state: str, detail: str) -> None:
+        if state != self.state:
+            log.warning("read replica", state=state, detail=detail)
+        self.state, self.detail = state, detail
 
 
 def begin_write(session: Session) -> None:

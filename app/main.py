@@ -33,7 +33,7 @@ from app.api.middleware import Authenticator, RequestContext
 from app.api.newline import TrailingNewline
 from app.api.sharing import SharedAnswers
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import ReadSessions, make_engine, make_read_engine, make_sessionmaker
 from app.services.group_commit import ClaimRecorder
 from app.services.idempotency import IdempotencyStore
 from app.services.keys import KeyCache
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
+    read_engine = make_read_engine(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if worker is not None:
             worker.stop()
         engine.dispose()
+        if read_engine is not None:
+            read_engine.dispose()
 
     # /docs and /redoc are served from Tally's own assets (app/api/docs.py), not from a CDN.
     app = FastAPI(
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # What app.api.deps hands to routes.
     app.state.settings = settings
     app.state.sessionmaker = sessions
+    app.state.read_sessions = ReadSessions(sessions, read_engine, settings.read_max_lag_seconds)
     app.state.key_cache = key_cache = KeyCache(settings.key_cache_seconds)
     app.state.claim_recorder = ClaimRecorder(
         sessions, settings.figure_tolerance, settings.db_timeout_seconds

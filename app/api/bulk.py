@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from app.api import conditional, formats
 from app.api.claims import ClaimFilters
-from app.api.deps import Editor, Reader, SessionDep, SettingsDep
+from app.api.deps import Editor, Reader, ReadSessionDep, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES, TITLES, Problem, problem_body
 from app.domain.model import Claim
 from app.schemas import ClaimRead
@@ -114,7 +114,7 @@ EXPORT_COLUMNS = [
 def export_claims(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     filters: ClaimFilters,
     format: Literal["ndjson", "csv"] = "ndjson",

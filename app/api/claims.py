@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from app.api import conditional
-from app.api.deps import Editor, Reader, RecorderDep, SessionDep, SettingsDep
+from app.api.deps import Editor, Reader, ReadSessionDep, RecorderDep, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.ledger_time import LedgerMoment
 from app.api.paging import Cursor, Limit, NameFilter, after_id, next_cursor
@@ -61,7 +61,7 @@ ClaimFilters = Annotated[ClaimFilter, Depends(claim_filters)]
 def list_claims(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     filters: ClaimFilters,
     limit: Limit = 50,

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 
 from app.api import conditional
-from app.api.deps import Editor, Reader, SessionDep
+from app.api.deps import Editor, Reader, ReadSessionDep, SessionDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.paging import Cursor, Limit, NameFilter, after_id, to_page
 from app.domain.model import ConflictFilter, ConflictKind
@@ -23,7 +23,7 @@ Status = Literal["open", "cleared", "resolved"]
 def list_conflicts(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     event: NameFilter = None,
     kind: ConflictKind | None = None,

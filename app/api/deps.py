@@ -18,12 +18,25 @@ from app.domain.records import Principal, Role
 from app.services import keys, share_links
 from app.services.group_commit import ClaimRecorder
 from app.services.keys import KeyCache
-from app.services.sessions import Session, SessionFactory
+from app.services.sessions import ReadSessions, Session, SessionFactory
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """A session per request; services commit, this only closes (rolling back leftovers)."""
     with request.app.state.sessionmaker() as session:
+        yield session
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for a read that may trail the latest writes by up to TALLY_READ_MAX_LAG_SECONDS
+    (a list, a report, an export, a feed): on the replica when one is set and close enough,
+    else on the primary. Reads its own writes on the primary: a page shown right after a
+    write (the desk's redirects carry `done=`), and a request sent with
+    `Cache-Control: no-cache`."""
+    fresh = "done" in request.query_params or "no-cache" in request.headers.get("cache-control", "")
+    state = request.app.state
+    factory: Callable[[], Session] = state.sessionmaker if fresh else state.read_sessions
+    with factory() as session:
         yield session
 
 
@@ -41,6 +54,11 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_read_sessions(request: Request) -> ReadSessions:
+    sessions: ReadSessions = request.app.state.read_sessions
+    return sessions
+
+
 async def get_recorder(request: Request) -> ClaimRecorder:
     recorder: ClaimRecorder = request.app.state.claim_recorder
     return recorder
@@ -52,6 +70,8 @@ async def get_key_cache(request: Request) -> KeyCache:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+ReadSessionsDep = Annotated[ReadSessions, Depends(get_read_sessions)]
 SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RecorderDep = Annotated[ClaimRecorder, Depends(get_recorder)]

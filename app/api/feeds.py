@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Request, Response
 
 from app.api import conditional
-from app.api.deps import Reader, SessionDep, SettingsDep
+from app.api.deps import Reader, ReadSessionDep, SessionDep, SettingsDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.paging import NameFilter
 from app.config import Settings
@@ -28,7 +28,7 @@ ATOM: dict[int | str, dict[str, Any]] = {
 @router.get("/feeds/conflicts.atom", response_class=Response, responses=ATOM)
 def conflicts_feed(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: Reader,
     event: NameFilter = None,
@@ -46,7 +46,7 @@ def conflicts_feed(
 
 @router.get("/events/{slug}/feed.atom", response_class=Response, responses=ATOM)
 def event_feed(
-    slug: str, request: Request, session: SessionDep, settings: SettingsDep, _: Reader
+    slug: str, request: Request, session: ReadSessionDep, settings: SettingsDep, _: Reader
 ) -> Response:
     """The event's conflicts opened, cleared and resolved, and its claims retracted."""
     feeds.check_event(session, slug)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api import conditional, formats
-from app.api.deps import Reader, SessionDep
+from app.api.deps import Reader, ReadSessionDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.ledger_time import LedgerMoment
 from app.api.paging import NameFilter
@@ -31,7 +31,7 @@ def event_report(
     slug: str,
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     at: LedgerMoment,
     format: Annotated[
@@ -66,7 +66,7 @@ def event_report(
 def discrepancies(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Reader,
     event: NameFilter = None,
     metric: NameFilter = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import Admin, Editor, Reader, SessionDep
+from app.api.deps import Admin, Editor, Reader, ReadSessionDep, SessionDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.paging import Cursor, Limit, after_id, to_page
 from app.domain.records import Population
@@ -35,7 +35,7 @@ def create_event(body: EventCreate, session: SessionDep, _: Editor) -> EventRead
 
 @router.get("/events", tags=["events"])
 def list_events(
-    session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+    session: ReadSessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[EventRead]:
     events = resources.list_events(session, after_id(cursor), limit)
     return to_page(events, limit, EventRead.model_validate)
@@ -58,7 +58,7 @@ def create_source(body: SourceCreate, session: SessionDep, _: Editor) -> SourceR
 
 @router.get("/sources", tags=["sources"])
 def list_sources(
-    session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+    session: ReadSessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[SourceRead]:
     sources = resources.list_sources(session, after_id(cursor), limit)
     return to_page(sources, limit, SourceRead.model_validate)
@@ -81,7 +81,7 @@ def create_metric(body: MetricCreate, session: SessionDep, _: Admin) -> MetricRe
 
 @router.get("/metrics", tags=["metrics"])
 def list_metrics(
-    session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+    session: ReadSessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[MetricRead]:
     metrics = resources.list_metrics(session, after_id(cursor), limit)
     return to_page(metrics, limit, MetricRead.model_validate)
@@ -104,7 +104,7 @@ def create_population(body: PopulationCreate, session: SessionDep, _: Admin) -> 
 
 @router.get("/populations", tags=["populations"])
 def list_populations(
-    session: SessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
+    session: ReadSessionDep, _: Reader, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[PopulationRead]:
     populations = resources.list_populations(session, after_id(cursor), limit)
     return to_page(populations, limit, _population)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Session", "SessionFactory"]
+from app.db import ReadSessions
+
+__all__ = ["ReadSessions", "Session", "SessionFactory"]
 
 SessionFactory = sessionmaker[Session]

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.deps import SessionDep
+from app.api.deps import ReadSessionDep, SessionDep
 from app.api.paging import Cursor, after_id, next_cursor
 from app.domain.model import ConflictFilter, ConflictKind, DomainError, StoredConflict
 from app.schemas import ResolveBody
@@ -26,7 +26,7 @@ Name = Annotated[str | None, Query(max_length=100)]
 @router.get("/conflicts")
 def inbox(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     user: User,
     event: Name = None,
     kind: ConflictKind | Literal[""] = "",

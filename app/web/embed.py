@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import ReadSessionDep, SessionDep, SettingsDep
 from app.domain.model import NotFound
 from app.domain.records import Event
 from app.services import reports, resources
@@ -51,7 +51,7 @@ def published_event(session: SessionDep, slug: str) -> Event:
 def embed_event(
     request: Request,
     slug: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     metric: Name = None,
     population: Name = None,
     location: Name = None,
@@ -77,7 +77,7 @@ def embed_event(
 
 @router.get("/oembed")
 def oembed(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     url: Annotated[str, Query(min_length=1, max_length=2000)],
     format: Literal["json", "xml"] = "json",

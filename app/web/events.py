@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api import formats
-from app.api.deps import SessionDep
+from app.api.deps import ReadSessionDep
 from app.schemas import EventReport
 from app.services import desk, reports, resources
 from app.web.deps import User
@@ -32,7 +32,7 @@ NOTICES = {
 @router.get("/")
 def events_page(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     user: User,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
@@ -45,7 +45,7 @@ def events_page(
 def event_page(
     request: Request,
     slug: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     user: User,
     scale: Literal["auto", "linear", "log"] = "auto",
     done: Annotated[str | None, Query(max_length=20)] = None,
@@ -77,7 +77,7 @@ def event_page(
 
 @router.get("/events/{slug}/report.{suffix}")
 def event_report(
-    slug: str, suffix: Literal["json", "csv", "md"], session: SessionDep, user: User
+    slug: str, suffix: Literal["json", "csv", "md"], session: ReadSessionDep, user: User
 ) -> Response:
     """The event's report as the API gives it, for a browser signed in to the desk."""
     report = EventReport.model_validate(
