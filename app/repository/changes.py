@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from app import models
 from app.domain.newsroom import Change, ChangeFilter, Position, Version
+from app.repository.common import table_of
 
 c = models.Change
 
@@ -51,7 +52,7 @@ def write_changes(session: Session) -> None:
     """Insert the change rows queued in the session's transaction (commit does it too)."""
     rows = session.info.pop(PENDING, None)
     if rows:
-        session.connection().execute(insert(models.Change.__table__), rows)
+        session.connection().execute(insert(table_of(models.Change)), rows)
 
 
 @event.listens_for(Session, "before_commit")

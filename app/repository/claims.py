@@ -44,7 +44,7 @@ from app.domain.model import (
     parse_id,
 )
 from app.domain.watch import WatchState
-from app.repository.common import unknown
+from app.repository.common import table_of, unknown
 from app.repository.resources import NAMES, ids_by_name, population_ancestors
 
 c, e, m, p, s, d = (
@@ -432,7 +432,7 @@ def insert_claims(session: Session, claims: list[Claim]) -> list[Claim]:
         {**_columns(x), **{f"{kind}_id": ids[kind][getattr(x, kind)] for kind in NAMES}}
         for x in claims
     ]
-    table = models.Claim.__table__
+    table = table_of(models.Claim)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     new_ids = session.connection().scalars(statement, rows).all()  # Core: ORM bulk cost more
     return [replace(x, id=str(i)) for x, i in zip(claims, new_ids, strict=True)]
@@ -480,7 +480,7 @@ def insert_revisions(session: Session, revisions: list[Revision]) -> None:
     # (An empty list would insert one row of defaults.)
     if revisions:
         session.connection().execute(
-            insert(models.ClaimRevision.__table__),
+            insert(table_of(models.ClaimRevision)),
             [
                 {
                     "claim_id": int(r.claim.id),

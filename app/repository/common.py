@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.orm import Session
 
 from app import models
@@ -23,6 +23,11 @@ def page(
     id_column: Any = model.id  # type: ignore[attr-defined]
     query = select(model).where(id_column > after, *where).order_by(id_column).limit(limit + 1)
     return list(session.scalars(query))
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Core table: statements on it skip the ORM's per-row work (bulk inserts)."""
+    return Base.metadata.tables[model.__tablename__]
 
 
 def _found(
