@@ -37,6 +37,7 @@ from app.db import ReadSessions, make_engine, make_read_engine, make_sessionmake
 from app.services.group_commit import ClaimRecorder
 from app.services.idempotency import IdempotencyStore
 from app.services.keys import KeyCache
+from app.services.reports import ReportCache
 from app.worker import Worker
 
 DESCRIPTION = """A ledger of the numbers in the news — who said each figure, where, every change
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = sessions
     app.state.read_sessions = ReadSessions(sessions, read_engine, settings.read_max_lag_seconds)
     app.state.key_cache = key_cache = KeyCache(settings.key_cache_seconds)
+    app.state.report_cache = ReportCache(settings.report_cache_claims)
     app.state.claim_recorder = ClaimRecorder(
         sessions, settings.figure_tolerance, settings.db_timeout_seconds
     )

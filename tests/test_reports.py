@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.api.formats import REPORT_COLUMNS
+from app.services.reports import CachedReport, ReportCache
 from tests.ledger import (
     D1,
     D2,
@@ -272,3 +273,41 @@ def test_discrepancy_filter_errors(ledger: TestClient) -> None:
         response = ledger.get("/v1/reports/discrepancies", params=params)
         assert response.status_code == 422, params
         assert field in [e["field"].split(".")[-1] for e in response.json()["errors"]]
+
+
+# --- the reports kept in memory until their event changes ----------------------------------
+
+
+def test_a_report_is_kept_until_its_event_changes(ledger: TestClient) -> None:
+    first = report(ledger)
+    assert report(ledger) == first  # the same report, generated_at included: not made again
+    claim = add_claim(ledger, figure="41", claimant="Police", as_of=D1)
+    after = report(ledger)
+    assert after["generated_at"] > first["generated_at"]
+    assert [c["id"] for g in after["groups"] for c in g["claims"]] == [claim["id"]]
+    retract(ledger, claim["id"])
+    [group] = report(ledger)["groups"]
+    assert group["claims"][0]["status"] == "retracted"
+    # Another format of the same version is its own rendering of the same report.
+    markdown = ledger.get("/v1/events/quake/report", params={"format": "markdown"})
+    assert markdown.status_code == 200
+    assert "retracted" in markdown.text.lower()
+
+
+def test_the_kept_reports_hold_at_most_their_number_of_claims() -> None:
+    def made(claims: int) -> CachedReport:
+        return CachedReport({"groups": [{"claims": [object()] * claims}]})
+
+    cache = ReportCache(max_claims=10)
+    a, b = made(4), made(4)
+    cache.put(("a",), a)
+    cache.put(("b",), b)
+    assert cache.get(("a",)) is a  # a is now the most recently used
+    cache.put(("c",), made(4))  # 15 > 10: the least recently used (b) goes
+    assert cache.get(("b",)) is None
+    assert cache.get(("a",)) is a
+    cache.put(("big",), made(11))  # larger than the whole cache: never kept
+    assert cache.get(("big",)) is None
+    none = ReportCache(max_claims=0)
+    assert none.put(("a",), a) is a
+    assert none.get(("a",)) is None

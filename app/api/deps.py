@@ -18,6 +18,7 @@ from app.domain.records import Principal, Role
 from app.services import keys, share_links
 from app.services.group_commit import ClaimRecorder
 from app.services.keys import KeyCache
+from app.services.reports import ReportCache
 from app.services.sessions import ReadSessions, Session, SessionFactory
 
 
@@ -69,6 +70,11 @@ async def get_key_cache(request: Request) -> KeyCache:
     return cache
 
 
+async def get_report_cache(request: Request) -> ReportCache:
+    cache: ReportCache = request.app.state.report_cache
+    return cache
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 ReadSessionsDep = Annotated[ReadSessions, Depends(get_read_sessions)]
@@ -76,6 +82,7 @@ SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RecorderDep = Annotated[ClaimRecorder, Depends(get_recorder)]
 KeyCacheDep = Annotated[KeyCache, Depends(get_key_cache)]
+ReportCacheDep = Annotated[ReportCache, Depends(get_report_cache)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer <key>`")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

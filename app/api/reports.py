@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api import conditional, formats
-from app.api.deps import Reader, ReadSessionDep
+from app.api.deps import Reader, ReadSessionDep, ReportCacheDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.ledger_time import LedgerMoment
 from app.api.paging import NameFilter
@@ -32,30 +33,48 @@ def event_report(
     request: Request,
     response: Response,
     session: ReadSessionDep,
+    cache: ReportCacheDep,
     _: Reader,
     at: LedgerMoment,
     format: Annotated[
         Literal["json", "csv", "markdown"],
         Query(description="json, csv (a row per claim) or markdown (for an editor's note)"),
     ] = "json",
-) -> EventReport | Response:
+) -> Response:
     """Each group of the event's claims (metric, population, location) with its latest figure
     per claimant, range, consensus and conflicts; with `?recorded_at=`, as the ledger stood
     then."""
-    unchanged = conditional.check(request, response, changes.report_version(session, slug))
+    version = changes.report_version(session, slug)
+    unchanged = conditional.check(request, response, version)
     if unchanged is not None:
         return unchanged
-    report = EventReport.model_validate(
-        reports.event_report(session, slug, at), from_attributes=True
-    )
-    if format == "csv":
-        body = formats.report_csv(report.model_dump(mode="json"))
-        return conditional.carry(response, Response(body, media_type="text/csv; charset=utf-8"))
-    if format == "markdown":
-        body = formats.report_markdown(report.model_dump(mode="json"))
-        markdown = Response(body, media_type="text/markdown; charset=utf-8")
-        return conditional.carry(response, markdown)
-    return report
+    if at is None:  # the same report until the event changes: kept, rendered once a format
+        body = reports.current_report(session, slug, version, cache).rendered(
+            format, RENDER[format]
+        )
+    else:
+        body = RENDER[format](reports.event_report(session, slug, at))
+    return conditional.carry(response, Response(body, media_type=MEDIA_TYPES[format]))
+
+
+def _json(report: dict[str, Any]) -> bytes:
+    return EventReport.model_validate(report, from_attributes=True).model_dump_json().encode()
+
+
+def _dumped(report: dict[str, Any]) -> dict[str, Any]:
+    return EventReport.model_validate(report, from_attributes=True).model_dump(mode="json")
+
+
+RENDER: dict[str, Callable[[dict[str, Any]], bytes]] = {
+    "json": _json,
+    "csv": lambda report: formats.report_csv(_dumped(report)).encode(),
+    "markdown": lambda report: formats.report_markdown(_dumped(report)).encode(),
+}
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "markdown": "text/markdown; charset=utf-8",
+}
 
 
 @router.get(

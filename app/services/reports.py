@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from dataclasses import replace
+import threading
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +25,71 @@ from app.domain.model import (
     normalise,
     utcnow,
 )
+from app.domain.newsroom import Version
 
 GroupKey = tuple[str, str, str]  # metric, population, location_key
+
+
+@dataclass
+class CachedReport:
+    """An event's report (`event_report` at no `at`), and its renderings as they are asked for."""
+
+    report: dict[str, Any]
+    renderings: dict[str, bytes] = field(default_factory=dict)
+
+    def rendered(self, name: str, render: Callable[[dict[str, Any]], bytes]) -> bytes:
+        """The rendering called `name` (e.g. a format), made with `render` the first time."""
+        if name not in self.renderings:
+            self.renderings[name] = render(self.report)
+        return self.renderings[name]
+
+
+class ReportCache:
+    """Event reports as last computed, by event and version (app.services.changes).
+
+    A report is a function of its version: the ETag of SPEC §12 already relies on it. Desks,
+    sheets and charts poll the same report all day; kept here, it is computed once a change
+    and then read from memory (bench/changes.md). Holds the reports of at most `max_claims`
+    claims in all, the least recently used dropped first; 0 keeps none. One per process.
+    """
+
+    def __init__(self, max_claims: int) -> None:
+        self._max = max_claims
+        self._entries: OrderedDict[tuple[Any, ...], tuple[CachedReport, int]] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> CachedReport | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
+
+    def put(self, key: tuple[Any, ...], entry: CachedReport) -> CachedReport:
+        size = 1 + sum(len(g["claims"]) for g in entry.report["groups"])
+        with self._lock:
+            if size > self._max or key in self._entries:
+                return entry
+            self._entries[key] = (entry, size)
+            self._held += size
+            while self._held > self._max:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._held -= dropped
+        return entry
+
+
+def current_report(
+    session: Session, slug: str, version: Version, cache: ReportCache
+) -> CachedReport:
+    """The event's report now, from `cache` when its version has not changed since.
+
+    `version` must be read before the report (app.api.conditional): a change committed in
+    between is then in the report kept for the older version, never missing from a newer one.
+    """
+    key = (slug, version.key)
+    return cache.get(key) or cache.put(key, CachedReport(event_report(session, slug, None)))
 
 
 def event_report(session: Session, slug: str, at: datetime | None) -> dict[str, Any]:

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api import formats
-from app.api.deps import ReadSessionDep
+from app.api.deps import ReadSessionDep, ReportCacheDep
 from app.schemas import EventReport
-from app.services import desk, reports, resources
+from app.services import changes, desk, reports, resources
 from app.web.deps import User
 from app.web.pages import DeskRoute, render
 from app.web.views import (
@@ -46,6 +46,7 @@ def event_page(
     request: Request,
     slug: str,
     session: ReadSessionDep,
+    cache: ReportCacheDep,
     user: User,
     scale: Literal["auto", "linear", "log"] = "auto",
     done: Annotated[str | None, Query(max_length=20)] = None,
@@ -53,7 +54,8 @@ def event_page(
     refused: Annotated[int | None, Query(ge=0, le=10_000)] = None,
 ) -> Response:
     event = resources.get_event(session, slug)
-    report = reports.event_report(session, event.slug, None)
+    version = changes.report_version(session, event.slug)
+    report = reports.current_report(session, event.slug, version, cache).report
     homes = conflicts_by_group(report["groups"])
     groups = [
         group_view(g, i, conflicts, scale)
