@@ -79,6 +79,24 @@ def test_moving_a_claim_to_another_date_moves_what_is_current(ledger: TestClient
     }
 
 
+def test_moving_a_claim_earlier_lets_the_one_it_followed_meet_its_successor(
+    ledger: TestClient,
+) -> None:
+    first = add_claim(ledger, claimant="Ministry", figure="100", as_of="2023-02-06")
+    middle = add_claim(ledger, claimant="Ministry", figure="100", as_of="2023-02-08")
+    last = add_claim(ledger, claimant="Ministry", figure="5", as_of="2023-02-09")
+    assert kinds_and_claims(open_conflicts(ledger)) == {
+        ("downward_revision", (middle["id"], last["id"]))
+    }
+    # Moved before the first, the middle claim no longer sits between the first and the last:
+    # the first's successor is now the last, a downward revision of it (found by the
+    # three-process test of issue 20: the claim the moved one used to follow was not looked at).
+    patch_claim(ledger, middle["id"], as_of="2023-02-05")
+    assert kinds_and_claims(open_conflicts(ledger)) == {
+        ("downward_revision", (first["id"], last["id"]))
+    }
+
+
 def test_a_part_is_compared_with_the_whole_only_while_both_are_current(
     ledger: TestClient,
 ) -> None:

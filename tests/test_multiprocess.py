@@ -129,10 +129,13 @@ def write(
         start.wait()
         for step in range(OPERATIONS_EACH):
             http, roll = clients[(writer + step) % len(clients)], rng.random()
-            if ids and roll < 0.15:  # a correction of someone's figure
-                # Not of its date: a correction that moves a claim within its claimant's
-                # series misses conflicts, in one process too (reported with issue 20).
-                body = {"reason": "correction", "figure": claim(rng)["figure"]}
+            if ids and roll < 0.15:  # a correction of someone's figure, or of its date
+                fields = (
+                    {"figure": claim(rng)["figure"]}
+                    if roll < 0.1
+                    else {"as_of": claim(rng)["as_of"]}
+                )
+                body = {"reason": "correction", **fields}
                 target = f"/v1/claims/{rng.choice(ids)}"
                 response = http.patch(target, json=body, headers={"If-Match": "*"})
             elif ids and roll < 0.25:

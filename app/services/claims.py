@@ -300,7 +300,7 @@ def _commit_change(
     changes = {k: {"from": old[k], "to": new[k]} for k in TRACKED if old[k] != new[k]}
     revision = Revision(after.version, now, actor, reason, changes, after)
     repository.claims.insert_revisions(session, [revision])
-    found = detection.reevaluate(session, [after], now)
+    found = detection.reevaluate(session, [after], now, before=[before])
     current = _current(after, found)
     outbox = webhooks.Outbox(session)
     outbox.emit(event, ClaimRead.of(current))
