@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(default=5.0, ge=0, le=3600)
     # Event reports kept in memory until their event changes, counted in claims (ReportCache).
     report_cache_claims: int = Field(default=20_000, ge=0, le=1_000_000)
+    # The desk's event pages kept until their event changes, per desk session, in MiB.
+    page_cache_mb: int = Field(default=32, ge=0, le=4096)
     db_timeout_seconds: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # A body must keep arriving: at most this long between two reads, and this long in all

@@ -36,8 +36,9 @@ from app.config import Settings, get_settings
 from app.db import ReadSessions, make_engine, make_read_engine, make_sessionmaker
 from app.services.group_commit import ClaimRecorder
 from app.services.idempotency import IdempotencyStore
+from app.services.kept import Kept
 from app.services.keys import KeyCache
-from app.services.reports import ReportCache
+from app.services.reports import claims_held
 from app.worker import Worker
 
 DESCRIPTION = """A ledger of the numbers in the news — who said each figure, where, every change
@@ -88,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = sessions
     app.state.read_sessions = ReadSessions(sessions, read_engine, settings.read_max_lag_seconds)
     app.state.key_cache = key_cache = KeyCache(settings.key_cache_seconds)
-    app.state.report_cache = ReportCache(settings.report_cache_claims)
+    app.state.report_cache = Kept(settings.report_cache_claims, claims_held)
+    app.state.page_cache = Kept(settings.page_cache_mb * 2**20, len)
     app.state.claim_recorder = ClaimRecorder(
         sessions, settings.figure_tolerance, settings.db_timeout_seconds
     )

@@ -338,6 +338,29 @@ def test_the_event_page_and_its_reports(app_client: TestClient, refs: dict[str, 
     assert "Open conflicts" in markdown.text
 
 
+def test_the_event_page_is_made_again_once_its_event_changes(
+    app_client: TestClient, refs: dict[str, str], settings: Settings
+) -> None:
+    sign_in(app_client, ADMIN_KEY)
+    first = app_client.get(f"/events/{EVENT}").text
+    assert app_client.get(f"/events/{EVENT}").text == first  # kept: the same version
+    source = api(app_client, "GET", "/v1/sources").json()["items"][0]["slug"]
+    claim = {"claimant": "Almaty city hall", "figure": "4321", "event": EVENT, "source": source}
+    assert api(app_client, "POST", "/v1/claims", json=claim_body(**claim)).status_code == 201
+    assert "Almaty city hall: 4321" not in first
+    assert "Almaty city hall: 4321" in app_client.get(f"/events/{EVENT}").text
+    renamed = {"title": "Kazakhstan, January 2022 (renamed)"}
+    assert api(app_client, "PATCH", f"/v1/events/{EVENT}", json=renamed).status_code == 200
+    assert "(renamed)" in app_client.get(f"/events/{EVENT}").text
+    assert "(renamed)" in api(app_client, "GET", f"/v1/events/{EVENT}/report").json()["title"]
+    # Another desk session gets a page of its own (its name, its CSRF token), never this one's.
+    with TestClient(create_app(settings), raise_server_exceptions=False) as other:
+        sign_in(other, key_for(other, "reader"))
+        theirs = other.get(f"/events/{EVENT}").text
+    assert token_in(theirs) != token_in(app_client.get(f"/events/{EVENT}").text)
+    assert "Desk reader" in theirs
+
+
 def test_events_are_listed_by_latest_activity(app_client: TestClient, refs: dict[str, str]) -> None:
     assert api(
         app_client, "POST", "/v1/events", json={"slug": "later", "title": "Later"}

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.api.formats import REPORT_COLUMNS
-from app.services.reports import CachedReport, ReportCache
+from app.services.kept import Kept
+from app.services.reports import CachedReport, claims_held
 from tests.ledger import (
     D1,
     D2,
@@ -296,18 +297,18 @@ def test_a_report_is_kept_until_its_event_changes(ledger: TestClient) -> None:
 
 def test_the_kept_reports_hold_at_most_their_number_of_claims() -> None:
     def made(claims: int) -> CachedReport:
-        return CachedReport({"groups": [{"claims": [object()] * claims}]})
+        return CachedReport({"groups": [{"claims": [object()] * (claims - 1)}]})
 
-    cache = ReportCache(max_claims=10)
+    cache = Kept(10, claims_held)
     a, b = made(4), made(4)
     cache.put(("a",), a)
     cache.put(("b",), b)
     assert cache.get(("a",)) is a  # a is now the most recently used
-    cache.put(("c",), made(4))  # 15 > 10: the least recently used (b) goes
+    cache.put(("c",), made(4))  # 12 > 10: the least recently used (b) goes
     assert cache.get(("b",)) is None
     assert cache.get(("a",)) is a
     cache.put(("big",), made(11))  # larger than the whole cache: never kept
     assert cache.get(("big",)) is None
-    none = ReportCache(max_claims=0)
+    none = Kept(0, claims_held)
     assert none.put(("a",), a) is a
     assert none.get(("a",)) is None

@@ -153,6 +153,12 @@ def claim_count(event: str) -> ColumnElement[int]:
     return select(func.count()).select_from(k).where(k.event_id == event_id).scalar_subquery()
 
 
+def event_changed_at(event: str) -> ColumnElement[Any]:
+    """When the event itself (its title) was last changed."""
+    e = models.Event
+    return select(e.updated_at).where(e.slug == event).scalar_subquery()
+
+
 def sources_changed_at() -> ColumnElement[Any]:
     """When any source was last changed (its name counts in a report's independent origins)."""
     return select(func.max(models.Source.updated_at)).scalar_subquery()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections import Counter, OrderedDict, defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -26,6 +25,7 @@ from app.domain.model import (
     utcnow,
 )
 from app.domain.newsroom import Version
+from app.services.kept import Kept
 
 GroupKey = tuple[str, str, str]  # metric, population, location_key
 
@@ -44,40 +44,15 @@ class CachedReport:
         return self.renderings[name]
 
 
-class ReportCache:
-    """Event reports as last computed, by event and version (app.services.changes).
+def claims_held(entry: CachedReport) -> int:
+    """What a kept report weighs in a ReportCache: its claims (and one for the rest)."""
+    return 1 + sum(len(group["claims"]) for group in entry.report["groups"])
 
-    A report is a function of its version: the ETag of SPEC §12 already relies on it. Desks,
-    sheets and charts poll the same report all day; kept here, it is computed once a change
-    and then read from memory (bench/changes.md). Holds the reports of at most `max_claims`
-    claims in all, the least recently used dropped first; 0 keeps none. One per process.
-    """
 
-    def __init__(self, max_claims: int) -> None:
-        self._max = max_claims
-        self._entries: OrderedDict[tuple[Any, ...], tuple[CachedReport, int]] = OrderedDict()
-        self._held = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> CachedReport | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is None:
-                return None
-            self._entries.move_to_end(key)
-            return found[0]
-
-    def put(self, key: tuple[Any, ...], entry: CachedReport) -> CachedReport:
-        size = 1 + sum(len(g["claims"]) for g in entry.report["groups"])
-        with self._lock:
-            if size > self._max or key in self._entries:
-                return entry
-            self._entries[key] = (entry, size)
-            self._held += size
-            while self._held > self._max:
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._held -= dropped
-        return entry
+# Event reports as last computed, by event and version. A report is a function of its version
+# (the ETag of SPEC §12 already relies on it): desks, sheets and charts poll the same report
+# all day, and a kept one is computed once a change (bench/changes.md). Budget: claims.
+ReportCache = Kept[CachedReport]
 
 
 def current_report(

@@ -19,6 +19,7 @@ from app.domain.records import StoredResponse
 from app.services import desk
 from app.services.desk import DeskUser
 from app.services.idempotency import IdempotencyStore
+from app.services.kept import Kept
 from app.services.sessions import Session
 from app.web.pages import SignInRequired
 
@@ -37,6 +38,14 @@ def current_user(request: Request, factory: SessionFactoryDep, settings: Setting
 
 
 User = Annotated[DeskUser, Depends(current_user)]
+
+
+async def get_page_cache(request: Request) -> Kept[bytes]:
+    pages: Kept[bytes] = request.app.state.page_cache
+    return pages
+
+
+PageCacheDep = Annotated[Kept[bytes], Depends(get_page_cache)]
 
 
 def current_editor(user: User) -> DeskUser:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from app.api import formats
 from app.api.deps import ReadSessionDep, ReportCacheDep
 from app.schemas import EventReport
 from app.services import changes, desk, reports, resources
-from app.web.deps import User
+from app.web.deps import PageCacheDep, User
 from app.web.pages import DeskRoute, render
 from app.web.views import (
     by_attention,
@@ -47,6 +48,7 @@ def event_page(
     slug: str,
     session: ReadSessionDep,
     cache: ReportCacheDep,
+    pages: PageCacheDep,
     user: User,
     scale: Literal["auto", "linear", "log"] = "auto",
     done: Annotated[str | None, Query(max_length=20)] = None,
@@ -55,6 +57,11 @@ def event_page(
 ) -> Response:
     event = resources.get_event(session, slug)
     version = changes.report_version(session, event.slug)
+    # The same page for the same version, query and desk session (whose CSRF token it holds).
+    key = (request.url.path, request.url.query, version.key, user.csrf)
+    kept = pages.get(key)
+    if kept is not None:
+        return HTMLResponse(kept)
     report = reports.current_report(session, event.slug, version, cache).report
     homes = conflicts_by_group(report["groups"])
     groups = [
@@ -74,7 +81,9 @@ def event_page(
         "recorded": recorded,
         "refused": refused,
     }
-    return render(request, "event.html", context)
+    page = render(request, "event.html", context)
+    pages.put(key, bytes(page.body))
+    return page
 
 
 @router.get("/events/{slug}/report.{suffix}")
