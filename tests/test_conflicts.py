@@ -982,3 +982,39 @@ def test_sentences_name_the_sources_and_the_dispute() -> None:
         "Ministry of Health's figure (at least 164, 2021-12-31), published by dpa, is disputed"
         " by Deutsche Presse-Agentur: The numbers are unclear."
     )
+
+
+# --- what detection reads of a group (issue 14) ---------------------------------------------
+
+
+@PROPERTY
+@given(claims=ledgers())
+def test_the_comparable_claims_give_a_subjects_pair_findings(claims: list[ClaimFacts]) -> None:
+    for subject in claims:
+        near = conflicts.comparable(claims, [subject]) | {subject.id}
+        picked = [c for c in claims if c.id in near]
+        expected = find_conflicts(claims, involving=subject.id)
+        found = find_conflicts(picked, involving=subject.id)
+        assert [f for f in found if f.kind in VALUE_KINDS] == [
+            f for f in expected if f.kind in VALUE_KINDS
+        ]
+
+
+def test_on_a_long_story_a_claim_is_compared_with_a_few_current_figures() -> None:
+    # Two claimants and three populations, a figure each a day for a year: 2,190 claims.
+    story = [
+        claim(f"{who}-{population}-{day}", exact(day + 10), day=day, claimant=who,
+              population=population)
+        for day in range(365)
+        for who in ("Ministry", "Agency")
+        for population in ("all", "civilians", "children")
+    ]  # fmt: skip
+    today = claim("new", exact(5), day=365, claimant="Observatory")
+    near = conflicts.comparable([*story, today], [today])
+    # The six series' figures current at its date: what it can be compared with.
+    assert near == {f"{who}-{p}-364" for who in ("Ministry", "Agency") for p in ANCESTORS} - {
+        f"{who}-security_forces-364" for who in ("Ministry", "Agency")
+    }
+    in_the_middle = story[6 * 180]  # Ministry, all, day 180
+    near = conflicts.comparable(story, [in_the_middle])
+    assert len(near) <= 6 * 3  # neighbours, current and dated-while figures, their successors

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Protocol, TypeVar
 
 from app.domain.model import ClaimFacts, ConflictKind, Figure, Finding, Gap, MetricKind
@@ -58,9 +59,10 @@ def find_conflicts(claims: Iterable[ClaimFacts], involving: str | None = None) -
     """Every conflict that holds among `claims`, sorted by key, without duplicates.
 
     With `involving`, only the findings whose claims include that id, looking only at the
-    pairs that include it (O(n)). The claims must hold the involved claim's whole group (its
-    series decide what is current). Ids are assumed unique; findings about claims outside the
-    group (a citing claim from another group) are reported too.
+    pairs that include it (O(n)). The claims must hold the involved claim's whole group, or at
+    least what `comparable` picks of it for that claim (series decide what is current). Ids
+    are assumed unique; findings about claims outside the group (a citing claim from another
+    group) are reported too.
     """
     by_id = {claim.id: claim for claim in claims}
     following = successors(by_id.values())
@@ -107,6 +109,44 @@ def predecessors(claims: Iterable[S], of: Iterable[Succession]) -> list[S]:
         if earlier:
             found.append(max(earlier, key=chronology))
     return found
+
+
+def comparable(
+    entries: Iterable[S], subjects: Iterable[Succession], also: Iterable[str] = ()
+) -> set[str]:
+    """The ids of `entries` (every claim of the subjects' groups) that the pair rules can
+    compare with each subject, and the claims that decide whether those are current figures.
+
+    In a subject's own series, the claims just before and after it; in every other series of
+    its group, the claim current at the subject's as_of and each claim dated while the subject
+    is current (from its as_of until its successor's); then the successor of each of those and
+    of `also`. That is all `find_conflicts(..., involving=subject)` needs of the group: about
+    claimants x populations claims on a long story, however many the group holds (issue 14).
+    """
+    chains: dict[tuple[str, str, str, str, str], list[S]] = {}
+    for entry in entries:
+        if not entry.retracted:
+            chains.setdefault(_succession_key(entry), []).append(entry)
+    for chain in chains.values():
+        chain.sort(key=chronology)
+    wanted = set(also)
+    for subject in subjects:
+        own = _succession_key(subject)
+        mine = [c for c in chains.get(own, []) if c.id != subject.id]
+        earlier = [c for c in mine if chronology(c) < chronology(subject)]
+        later = mine[len(earlier) :]
+        wanted.update(c.id for c in [*earlier[-1:], *later[:1]])
+        until = later[0].as_of if later else None
+        for key, chain in chains.items():
+            if key == own or key[:3] != own[:3]:
+                continue  # its own series, or another group
+            current = [c for c in chain if c.as_of <= subject.as_of][-1:]
+            dated_while = [
+                c for c in chain if c.as_of >= subject.as_of and (until is None or c.as_of < until)
+            ]
+            wanted.update(c.id for c in [*current, *dated_while])
+    following = {c.id: n.id for chain in chains.values() for c, n in pairwise(chain)}
+    return wanted | {following[i] for i in wanted if i in following}
 
 
 def newer_figure(claims: Iterable[ClaimFacts], following: Following) -> str | None:

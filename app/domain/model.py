@@ -182,6 +182,22 @@ class OpenDispute:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesEntry:
+    """A claim as succession reads it (app.domain.conflicts.Succession): its series (claimant,
+    group, population) and its place in time, without its figure or any text."""
+
+    id: str
+    event: str
+    metric: str
+    location_key: str
+    population: str
+    claimant_key: str
+    as_of: date
+    recorded_at: datetime
+    retracted: bool
+
+
 @dataclass(frozen=True)
 class ClaimFacts:
     """What conflict detection needs to know of one claim."""

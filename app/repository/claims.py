@@ -39,6 +39,7 @@ from app.domain.model import (
     Qualifier,
     Retraction,
     Revision,
+    SeriesEntry,
     StaleVersion,
     normalise,
     parse_id,
@@ -268,29 +269,41 @@ def revisions(session: Session, claim_id: str) -> list[Revision]:
     ]
 
 
-def detection_scope(session: Session, claims: list[Claim]) -> list[ClaimFacts]:
-    """The claims that can conflict with `claims` (their groups, citers, and the claims they
-    cite) as conflict rules read them, in one query per SCOPE_GROUPS groups.
+def series_of(session: Session, claims: list[Claim]) -> list[SeriesEntry]:
+    """Every claim of the claims' groups as succession reads it (its series and place in
+    time, no figure, no text): cheap enough a row to read for a group of any size, so that
+    detection reads the facts of only the claims that can matter (conflicts.comparable).
 
-    Read from the database (after the caller's writes), never from memory: a claim read
-    before the lock was taken (a cited one) may have changed since.
+    Read from the database after the caller's writes, one query per SCOPE_GROUPS groups.
     """
     ids = _reference_ids(session, claims)
     groups = list(
         {(ids["event"][x.event], ids["metric"][x.metric], normalise(x.location)) for x in claims}
     )
-    related = {
+    found: list[SeriesEntry] = []
+    for start in range(0, len(groups), SCOPE_GROUPS):
+        chunk = groups[start : start + SCOPE_GROUPS]
+        params: dict[str, Any] = {}
+        for i, (event_id, metric_id, location_key) in enumerate(chunk):
+            params |= {f"e{i}": event_id, f"m{i}": metric_id, f"l{i}": location_key}
+        rows = session.connection().execute(_series_query(len(chunk)), params)
+        found += [
+            SeriesEntry(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] == "retracted")
+            for r in rows
+        ]
+    return found
+
+
+def facts_of(session: Session, ids: Iterable[str], claims: list[Claim]) -> list[ClaimFacts]:
+    """The claims `ids`, the claims citing any of `claims` and those they cite, as conflict
+    rules read them. Read from the database, never from memory: a claim read before the
+    caller's lock was taken (a cited one) may have changed since."""
+    params = {
+        "wanted": [int(i) for i in ids],
         "ids": [int(x.id) for x in claims],
         "cited": [int(x.cites) for x in claims if x.cites],
     }
-    found: dict[str, ClaimFacts] = {}  # by id: a citing or cited claim may be in a group too
-    for start in range(0, len(groups), SCOPE_GROUPS):
-        chunk = groups[start : start + SCOPE_GROUPS]
-        params: dict[str, Any] = related if start == 0 else {"ids": [], "cited": []}
-        for i, (event_id, metric_id, location_key) in enumerate(chunk):
-            params = params | {f"e{i}": event_id, f"m{i}": metric_id, f"l{i}": location_key}
-        found |= {f.id: f for f in _facts(session, _scope_query(len(chunk)), params)}
-    return list(found.values())
+    return _facts(session, _FACTS_OF, params)
 
 
 def event_scope(session: Session, event: str) -> list[ClaimFacts]:
@@ -396,10 +409,9 @@ SCOPE_GROUPS = 32
 
 
 @lru_cache(maxsize=SCOPE_GROUPS)
-def _scope_query(groups: int) -> Any:
-    """Claims of `groups` groups (bound as e0, m0, l0, e1...), citing `ids`, or in `cited`;
-    with the metric's kind and each open dispute's id (read in the same query, not by a list
-    of ids, which as bound parameters cost psycopg more than the query for a large group).
+def _series_query(groups: int) -> Any:
+    """Claims of `groups` groups (bound as e0, m0, l0, e1...): what SeriesEntry holds, in its
+    order, then the status.
 
     Built once for each number of groups: building the query and its cache key for every
     batch cost a third of reading the scope (bench/changes.md).
@@ -412,9 +424,23 @@ def _scope_query(groups: int) -> Any:
             for i in range(groups)
         )
     )
-    cites = c.cites_id.in_(bindparam("ids", expanding=True))
-    cited = c.id.in_(bindparam("cited", expanding=True))
-    return _scope_select(same_group | cites | cited)
+    columns = (c.id, e.slug, m.name, c.location_key, p.name, c.claimant_key, c.as_of)
+    return (
+        select(*columns, c.created_at, c.status)
+        .join(e, e.id == c.event_id)
+        .join(m, m.id == c.metric_id)
+        .join(p, p.id == c.population_id)
+        .where(same_group)
+    )
+
+
+# The claims wanted by id, citing `ids`, or in `cited`; with the metric's kind and each open
+# dispute's id (read in the same query).
+_FACTS_OF = _scope_select(
+    c.id.in_(bindparam("wanted", expanding=True))
+    | c.cites_id.in_(bindparam("ids", expanding=True))
+    | c.id.in_(bindparam("cited", expanding=True))
+)
 
 
 # --- writes --------------------------------------------------------------------------------

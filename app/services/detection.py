@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 from app import repository
 from app.domain.conflicts import (
     Following,
+    Succession,
+    comparable,
     find_conflicts,
     newer_figure,
     predecessors,
@@ -51,17 +53,22 @@ def reevaluate(
     in their series (old places too: `before` holds them as they were), whose time as a
     current figure the change ended or extended.
 
-    The cost follows the size of the claims' groups, not of the ledger.
+    The cost follows the number of series in the claims' groups, not the number of claims:
+    their places in time are read for the whole group, their facts only where the rules can
+    compare them (conflicts.comparable).
     new: the claims were inserted by this transaction, so no stored conflict involves them.
     """
     before = before or []
-    scope = {f.id: f for f in repository.claims.detection_scope(session, [*changed, *before])}
     ids = [x.id for x in changed]
-    followed = [
-        p.id
-        for p in predecessors(scope.values(), [*(scope[i] for i in ids), *before])
-        if p.id not in ids
-    ]
+    entries = repository.claims.series_of(session, [*changed, *before])
+    placed = {x.id: x for x in entries}
+    subjects: list[Succession] = [*(placed[i] for i in ids), *before]
+    followed = [p.id for p in predecessors(entries, subjects) if p.id not in ids]
+    involved = [*([] if new else ids), *followed]
+    live = repository.conflicts.live_conflicts_of(session, involved) if involved else []
+    partners = {i for conflict in live for i in conflict.claims}
+    wanted = comparable(entries, [*subjects, *(placed[i] for i in followed)], partners)
+    scope = {f.id: f for f in repository.claims.facts_of(session, {*wanted, *ids}, changed)}
     groups = _groups(scope)
     findings = {
         f.key: f
@@ -74,8 +81,6 @@ def reevaluate(
         for f in find_conflicts(groups[_group_of(scope[i])], involving=i)
         if f.kind in VALUE_KINDS
     }
-    involved = [*([] if new else ids), *followed]
-    live = repository.conflicts.live_conflicts_of(session, involved) if involved else []
     stored = [c for c in live if c.kind in VALUE_KINDS or set(c.claims) & set(ids)]
     following = successors(scope.values())
     stopped = []
