@@ -594,8 +594,19 @@ def value_conflicts(
     )
 
 
+def _series_and_date(body: dict[str, Any]) -> tuple[str, ...]:
+    """A claim's series and date, as the rules compare them (names folded, spaces collapsed)."""
+    names = (body["claimant"], body["location"] or "", body["metric"], body["population"])
+    return (*(" ".join(n.casefold().split()) for n in names), body["as_of"])
+
+
+# Claims of distinct series and dates: a restored claim is recorded after the others, so one
+# of its series' claims of its date would be ordered before it, not after (SPEC §5, on purpose).
 @SERVICE_PROPERTY
-@given(bodies=st.lists(claim_facts, min_size=2, max_size=6), pick=st.integers(0, 50))
+@given(
+    bodies=st.lists(claim_facts, min_size=2, max_size=6, unique_by=_series_and_date),
+    pick=st.integers(0, 50),
+)
 def test_retracting_and_restoring_the_same_facts_gives_the_same_value_conflicts(
     ledger: TestClient, bodies: list[dict[str, Any]], pick: int
 ) -> None:

@@ -114,8 +114,9 @@ def predecessors(claims: Iterable[S], of: Iterable[Succession]) -> list[S]:
 def comparable(
     entries: Iterable[S], subjects: Iterable[Succession], also: Iterable[str] = ()
 ) -> set[str]:
-    """The ids of `entries` (every claim of the subjects' groups) that the pair rules can
-    compare with each subject, and the claims that decide whether those are current figures.
+    """The ids of `entries` (the claims of the subjects' groups: at least every claim of their
+    own series, and of the others every claim current at its own date) that the pair rules
+    can compare with each subject, and the claims that decide whether those are current.
 
     In a subject's own series, the claims just before and after it; in every other series of
     its group, the claim current at the subject's as_of and each claim dated while the subject

@@ -270,9 +270,12 @@ def revisions(session: Session, claim_id: str) -> list[Revision]:
 
 
 def series_of(session: Session, claims: list[Claim]) -> list[SeriesEntry]:
-    """Every claim of the claims' groups as succession reads it (its series and place in
-    time, no figure, no text): cheap enough a row to read for a group of any size, so that
-    detection reads the facts of only the claims that can matter (conflicts.comparable).
+    """The claims of the claims' groups as succession reads them (series and place in time,
+    no figure, no text): every claim of the claims' own series, and of the other series the
+    claims that are current figures at their own date (the last of their series that day);
+    the others can never be compared with a claim of another series (SPEC §5). On a long
+    story that is about series x dates rows, however many claims a date holds; detection then
+    reads the facts of only the claims that can matter (conflicts.comparable).
 
     Read from the database after the caller's writes, one query per SCOPE_GROUPS groups.
     """
@@ -280,18 +283,22 @@ def series_of(session: Session, claims: list[Claim]) -> list[SeriesEntry]:
     groups = list(
         {(ids["event"][x.event], ids["metric"][x.metric], normalise(x.location)) for x in claims}
     )
-    found: list[SeriesEntry] = []
+    series = [
+        (*(ids[kind][getattr(x, kind)] for kind in ("event", "metric")), normalise(x.location),
+         ids["population"][x.population], normalise(x.claimant))
+        for x in claims
+    ]  # fmt: skip
+    found: dict[str, SeriesEntry] = {}
     for start in range(0, len(groups), SCOPE_GROUPS):
         chunk = groups[start : start + SCOPE_GROUPS]
-        params: dict[str, Any] = {}
+        params: dict[str, Any] = {"series": series, "ids": [int(x.id) for x in claims]}
         for i, (event_id, metric_id, location_key) in enumerate(chunk):
             params |= {f"e{i}": event_id, f"m{i}": metric_id, f"l{i}": location_key}
-        rows = session.connection().execute(_series_query(len(chunk)), params)
-        found += [
-            SeriesEntry(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] == "retracted")
-            for r in rows
-        ]
-    return found
+        for r in session.connection().execute(_series_query(len(chunk)), params):
+            found[str(r[0])] = SeriesEntry(
+                str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] == "retracted"
+            )
+    return list(found.values())
 
 
 def facts_of(session: Session, ids: Iterable[str], claims: list[Claim]) -> list[ClaimFacts]:
@@ -410,8 +417,10 @@ SCOPE_GROUPS = 32
 
 @lru_cache(maxsize=SCOPE_GROUPS)
 def _series_query(groups: int) -> Any:
-    """Claims of `groups` groups (bound as e0, m0, l0, e1...): what SeriesEntry holds, in its
-    order, then the status.
+    """Claims of `groups` groups (bound as e0, m0, l0, e1...): those of the `series` given
+    (event, metric, location, population and claimant ids and keys), those in `ids`, and the
+    active claims whose series has no later claim of the same date; what SeriesEntry holds,
+    in its order, then the status.
 
     Built once for each number of groups: building the query and its cache key for every
     batch cost a third of reading the scope (bench/changes.md).
@@ -424,13 +433,28 @@ def _series_query(groups: int) -> Any:
             for i in range(groups)
         )
     )
-    columns = (c.id, e.slug, m.name, c.location_key, p.name, c.claimant_key, c.as_of)
+    key = (c.event_id, c.metric_id, c.location_key, c.population_id, c.claimant_key)
+    retracted = c.status == "retracted"  # a series of its own: never a successor
+    following = func.lead(c.as_of).over(
+        partition_by=(*key, retracted), order_by=(c.as_of, c.created_at, c.id)
+    )
+    inner = (c.id, *key, c.as_of, c.created_at, c.status, following.label("next_as_of"))
+    rows = select(*inner).where(same_group).subquery()
+    r = rows.c
+    last_that_day = r.next_as_of.is_(None) | (r.next_as_of > r.as_of)
+    current_that_day = (r.status != "retracted") & last_that_day
+    own = tuple_(r.event_id, r.metric_id, r.location_key, r.population_id, r.claimant_key).in_(
+        bindparam("series", expanding=True)
+    )
+    wanted = current_that_day | own | r.id.in_(bindparam("ids", expanding=True))
+    # Names joined to the few rows kept, not to every row of the group.
+    columns = (r.id, e.slug, m.name, r.location_key, p.name, r.claimant_key, r.as_of)
     return (
-        select(*columns, c.created_at, c.status)
-        .join(e, e.id == c.event_id)
-        .join(m, m.id == c.metric_id)
-        .join(p, p.id == c.population_id)
-        .where(same_group)
+        select(*columns, r.created_at, r.status)
+        .join(e, e.id == r.event_id)
+        .join(m, m.id == r.metric_id)
+        .join(p, p.id == r.population_id)
+        .where(wanted)
     )
 
 
