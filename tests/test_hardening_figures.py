@@ -212,11 +212,13 @@ def cpu_time(read: Callable[[str], object], text: str, runs: int = 3) -> float:
 
 @pytest.mark.parametrize("hostile", HOSTILE.values(), ids=HOSTILE)
 def test_extraction_time_grows_linearly_with_the_text(hostile: Callable[[int], str]) -> None:
-    # 8 times the text in at most 12 times the time: quadratic reading took 64 times.
+    # 8 times the text in at most 20 times the time: quadratic reading took 64 times. (Linear
+    # reading measures 7-14 times on a busy 2-core machine: caches, the allocator.)
     first = cpu_time(extract_candidates, hostile(5_000))
     for size in (10_000, 20_000, 40_000):
         ratio = cpu_time(extract_candidates, hostile(size)) / first
-        assert ratio < 12, f"{size:,} characters took {ratio:.1f} times as long as 5,000"
+        limit = 2.5 * size / 5_000
+        assert ratio < limit, f"{size:,} characters took {ratio:.1f} times as long as 5,000"
 
 
 @pytest.mark.parametrize("hostile", HOSTILE.values(), ids=HOSTILE)

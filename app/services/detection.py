@@ -53,9 +53,10 @@ def reevaluate(
     in their series (old places too: `before` holds them as they were), whose time as a
     current figure the change ended or extended.
 
-    The cost follows the number of series in the claims' groups, not the number of claims:
-    their places in time are read for the whole group, their facts only where the rules can
-    compare them (conflicts.comparable).
+    The cost follows the number of series and dates in the claims' groups more than their
+    number of claims: places in time are read for the claims' own series and for the claims
+    current at their own date (repository.claims.series_of), facts only for the claims the
+    rules can compare with the change (conflicts.comparable).
     new: the claims were inserted by this transaction, so no stored conflict involves them.
     """
     before = before or []
