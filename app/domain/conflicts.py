@@ -15,6 +15,7 @@ where both are current figures at the later one's date.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from itertools import pairwise
@@ -128,24 +129,35 @@ def comparable(
     for entry in entries:
         if not entry.retracted:
             chains.setdefault(_succession_key(entry), []).append(entry)
-    for chain in chains.values():
+    series: dict[tuple[str, str, str], list[tuple[str, str, str, str, str]]] = {}
+    days: dict[tuple[str, str, str, str, str], tuple[list[date], list[S]]] = {}
+    for key, chain in chains.items():
         chain.sort(key=chronology)
+        series.setdefault(key[:3], []).append(key)
+        # Only the last claim of a date can be current at a date: the others meet no series.
+        last = [
+            c
+            for c, n in zip(chain, [*chain[1:], None], strict=True)
+            if n is None or n.as_of > c.as_of
+        ]
+        days[key] = ([c.as_of for c in last], last)
     wanted = set(also)
     for subject in subjects:
         own = _succession_key(subject)
-        mine = [c for c in chains.get(own, []) if c.id != subject.id]
-        earlier = [c for c in mine if chronology(c) < chronology(subject)]
-        later = mine[len(earlier) :]
-        wanted.update(c.id for c in [*earlier[-1:], *later[:1]])
-        until = later[0].as_of if later else None
-        for key, chain in chains.items():
-            if key == own or key[:3] != own[:3]:
-                continue  # its own series, or another group
-            current = [c for c in chain if c.as_of <= subject.as_of][-1:]
-            dated_while = [
-                c for c in chain if c.as_of >= subject.as_of and (until is None or c.as_of < until)
-            ]
-            wanted.update(c.id for c in [*current, *dated_while])
+        mine = chains.get(own, [])
+        at = bisect_left(mine, chronology(subject), key=chronology)
+        earlier = [c for c in mine[max(0, at - 2) : at] if c.id != subject.id][-1:]
+        later = [c for c in mine[at : at + 2] if c.id != subject.id][:1]
+        wanted.update(c.id for c in [*earlier, *later])
+        for key in series.get(own[:3], []):
+            if key == own:
+                continue
+            dates, last = days[key]
+            current = bisect_right(dates, subject.as_of)
+            until = bisect_left(dates, later[0].as_of) if later else len(dates)
+            start = bisect_left(dates, subject.as_of)
+            wanted.update(c.id for c in last[max(0, current - 1) : current])
+            wanted.update(c.id for c in last[start:until])  # dated while the subject is current
     following = {c.id: n.id for chain in chains.values() for c, n in pairwise(chain)}
     return wanted | {following[i] for i in wanted if i in following}
 
