@@ -365,18 +365,21 @@ def test_a_running_request_renews_its_lease(store: IdempotencyStore) -> None:
     assert app.calls == 1
 
 
-def test_a_lapsed_lease_lets_a_retry_run_at_once(store: IdempotencyStore) -> None:
+def test_a_lapsed_lease_lets_a_retry_run_at_once(settings: Settings) -> None:
     """A record pending for a request that died: once its lease lapsed, a retry runs."""
+    engine = make_engine(settings)  # a lease of 2 s: a busy machine takes longer than 0.3 s
+    store = IdempotencyStore(make_sessionmaker(engine), timedelta(hours=1), timedelta(seconds=2))
     owner = hashlib.sha256(b"Bearer k").hexdigest()
     fingerprint = hashlib.sha256(b"/v1/claims\n\n{}").hexdigest()  # the same request
     assert store.claim(owner, "k", fingerprint, "a-dead-request") == "proceed"
     app = SlowApp(0)
     assert anyio.run(post_to, process(app, store, 0.3))[0] == 409  # still within the lease
-    time.sleep(0.35)
+    time.sleep(2.05)
     started = time.monotonic()
     assert anyio.run(post_to, process(app, store, 0.3))[0] == 201
     assert time.monotonic() - started < 0.2
     assert app.calls == 1
+    engine.dispose()
 
 
 async def keep(answers: list[Any], answer: Awaitable[Any]) -> None:
