@@ -31,7 +31,7 @@ NOTICES = {
     "closed": "The dispute is closed.",
 }
 Done = Annotated[str | None, Query(max_length=20)]
-Action = Callable[[], object]
+Action = Callable[[Any], object]  # a service call, given the form's body
 
 
 def choices(session: Session) -> dict[str, Any]:
@@ -229,12 +229,23 @@ def _stale(
 
 
 def _act(
-    request: Request, session: Session, claim_id: str, user: DeskUser, action: Action, done: str
+    request: Request,
+    session: Session,
+    claim_id: str,
+    user: DeskUser,
+    body: Any,
+    form: str,
+    action: Action,
+    done: str,
 ) -> Response:
-    """Run a form's action; a refusal naming a field shows the claim's page with why (and
-    the form kept), any other is an error page."""
+    """Run a form's action on its body (`read`'s model, or its errors). A body that does not
+    read, or a refusal naming a field, shows the claim's page with why (the form kept, its
+    fields named `{form}_…`); any other refusal is an error page."""
+    if isinstance(body, dict):
+        errors = {f"{form}_{k}": v for k, v in body.items()}
+        return _claim_page_with(request, session, claim_id, user, 422, errors=errors)
     try:
-        action()
+        action(body)
     except DomainError as error:
         session.rollback()  # the refused write's transaction, and its lock, end here
         if error.field is None:
@@ -248,17 +259,8 @@ def retract_claim(
     request: Request, claim_id: str, session: SessionDep, user: Editor, form: Form
 ) -> Response:
     body = read(RetractBody, filled(form, ("reason", "url")))
-    if not isinstance(body, RetractBody):
-        return _claim_page_with(
-            request,
-            session,
-            claim_id,
-            user,
-            422,
-            errors={f"retract_{k}": v for k, v in body.items()},
-        )
-    action = partial(claims.retract_claim, session, claim_id, body, user.principal.name)
-    return _act(request, session, claim_id, user, action, "retracted")
+    action = partial(claims.retract_claim, session, claim_id, actor=user.principal.name)
+    return _act(request, session, claim_id, user, body, "retract", action, "retracted")
 
 
 @router.post("/claims/{claim_id}/disputes")
@@ -266,17 +268,8 @@ def open_dispute(
     request: Request, claim_id: str, session: SessionDep, user: Editor, form: Form
 ) -> Response:
     body = read(DisputeCreate, filled(form, ("by", "reason", "url")))
-    if not isinstance(body, DisputeCreate):
-        return _claim_page_with(
-            request,
-            session,
-            claim_id,
-            user,
-            422,
-            errors={f"dispute_{k}": v for k, v in body.items()},
-        )
-    action = partial(claims.open_dispute, session, claim_id, body, user.principal.name)
-    return _act(request, session, claim_id, user, action, "disputed")
+    action = partial(claims.open_dispute, session, claim_id, actor=user.principal.name)
+    return _act(request, session, claim_id, user, body, "dispute", action, "disputed")
 
 
 @router.post("/claims/{claim_id}/disputes/{dispute_id}/close")
@@ -289,10 +282,5 @@ def close_dispute(
     form: Form,
 ) -> Response:
     body = read(DisputeClose, filled(form, ("note",)))
-    if not isinstance(body, DisputeClose):
-        return _claim_page_with(
-            request, session, claim_id, user, 422, errors={f"close_{k}": v for k, v in body.items()}
-        )
-    who = user.principal.name
-    action = partial(claims.close_dispute, session, claim_id, dispute_id, body, who)
-    return _act(request, session, claim_id, user, action, "closed")
+    action = partial(claims.close_dispute, session, claim_id, dispute_id, actor=user.principal.name)
+    return _act(request, session, claim_id, user, body, "close", action, "closed")
