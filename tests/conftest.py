@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,14 +87,25 @@ def database_url(
     base = request.getfixturevalue("postgres_base")
     if base is None:
         pytest.skip("PostgreSQL server binaries not found (set TALLY_REQUIRE_POSTGRES=1 to fail)")
+    with postgres_database(base, TEMPLATE) as url:
+        yield url
+
+
+@contextmanager
+def postgres_database(base: str, template: str | None = None) -> Iterator[str]:
+    """A new database in the cluster at `base` (a copy of `template`, else empty), dropped
+    on the way out."""
     name = f"test_{os.getpid()}_{next(_numbers)}"
     admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    copy = f" TEMPLATE {template}" if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
-    yield f"{base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+        conn.execute(text(f"CREATE DATABASE {name}{copy}"))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 @pytest.fixture

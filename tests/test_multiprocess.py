@@ -21,13 +21,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 
 from app import repository
 from app.config import Settings
 from app.db import make_engine, make_sessionmaker
 from app.domain.model import ConflictFilter
 from app.services import detection
+from tests.conftest import postgres_database
 from tests.pgcluster import free_port
 
 TALLY = [sys.executable, "-c", "from app.cli import main; main()"]
@@ -49,14 +49,8 @@ def empty_database(postgres_base: str | None) -> Iterator[str]:
     """The URL of a new, empty database in the session's throwaway cluster (not migrated)."""
     if postgres_base is None:
         pytest.skip("PostgreSQL server binaries not found (set TALLY_REQUIRE_POSTGRES=1 to fail)")
-    name = f"multiprocess_{os.getpid()}"
-    admin = create_engine(f"{postgres_base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield f"{postgres_base}/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-    admin.dispose()
+    with postgres_database(postgres_base) as url:
+        yield url
 
 
 @contextmanager
