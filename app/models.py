@@ -102,12 +102,23 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+SERIES = ("event_id", "metric_id", "location_key", "population_id", "claimant_key")
+
+
 class Claim(Base):
     """The head row of a claim: its current state. History lives in claim_revision."""
 
     __tablename__ = "claim"
     __table_args__ = (
-        Index("ix_claim_group", "event_id", "metric_id", "location_key"),
+        # A claimant's series in time (SPEC §5); its first three columns find a group.
+        Index("ix_claim_series", *SERIES, "as_of", "created_at", "id"),
+        # The claims current at their own date, by group: what detection compares (issue 14).
+        Index(
+            "ix_claim_last_of_day",
+            *SERIES[:3],
+            sqlite_where=text("last_of_day = 1"),  # as SQLAlchemy writes a boolean test there
+            postgresql_where=text("last_of_day"),
+        ),
         Index("ix_claim_claimant_key", "claimant_key"),
         Index("ix_claim_cites_id", "cites_id"),
         Index("ix_claim_source_id", "source_id"),
@@ -134,6 +145,9 @@ class Claim(Base):
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="active")
     disputed: Mapped[bool] = mapped_column(default=False)
+    # Active and the last claim of its series on its as_of: its claimant's current figure at
+    # its own date. Kept by repository.claims on every write (mark_last_of_day).
+    last_of_day: Mapped[bool] = mapped_column(default=False, server_default=false())
     retraction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -13,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import repository
+from app import models, repository
+from app.domain.conflicts import is_current, successors
 from app.schemas import RetractBody
 from app.services import claims, detection
 from tests.conftest import ADMIN_KEY, claim_body, new_key
@@ -356,6 +359,27 @@ def test_superseded_by_names_the_claimants_next_active_claim(ledger: TestClient)
     assert {c["id"]: c["superseded_by"] for c in listed}[first] == later
 
 
+def test_claims_recorded_together_follow_each_other_in_the_order_of_their_ids(
+    ledger: TestClient,
+) -> None:
+    """A bulk batch records its claims at one instant: its claims of one series and date
+    follow each other by id, as numbers (claim 9 before claim 10), in every part of Tally."""
+    lines = [
+        json.dumps(claim_body(figure="about 100", claimant="Ministry", as_of=D1)) + "\n"
+        for _ in range(12)
+    ]
+    response = ledger.post(
+        "/v1/claims/bulk", content="".join(lines), headers={"content-type": "application/x-ndjson"}
+    )
+    assert response.status_code == 200, response.text
+    ids = sorted((claim["id"] for claim in ledger.get("/v1/claims").json()["items"]), key=int)
+    assert len(ids) == 12
+    assert [superseded(ledger, i) for i in ids] == [*ids[1:], None]
+    assert stored_marks(ledger, "quake") == recomputed_marks(ledger, "quake")
+    rival = add_claim(ledger, figure="5", claimant="Police", as_of=D1)["id"]
+    assert kinds_and_claims(open_conflicts(ledger)) == {("value_mismatch", (ids[-1], rival))}
+
+
 def test_a_claim_recorded_with_an_earlier_date_is_superseded_at_once(ledger: TestClient) -> None:
     newer = add_claim(ledger, figure="at least 12", claimant="Ministry", as_of=D2)["id"]
     body = claim_body(figure="at least 10", claimant="Ministry", as_of=D1)
@@ -581,6 +605,26 @@ def test_incremental_detection_equals_a_full_recomputation(
     for operation in changes:
         apply(ledger, event, operation, state)
     assert stored_findings(ledger, event) == recomputed_findings(ledger, event)
+    assert stored_marks(ledger, event) == recomputed_marks(ledger, event)
+
+
+def stored_marks(client: TestClient, event: str) -> dict[str, bool]:
+    """Each claim of the event -> its stored last_of_day mark (what detection reads)."""
+    query = (
+        select(models.Claim.id, models.Claim.last_of_day)
+        .join(models.Event)
+        .where(models.Event.slug == event)
+    )
+    with client.app.state.sessionmaker() as session:
+        return {str(i): bool(mark) for i, mark in session.execute(query)}
+
+
+def recomputed_marks(client: TestClient, event: str) -> dict[str, bool]:
+    """Each claim -> whether it is its claimant's current figure at its own date (SPEC §5)."""
+    with client.app.state.sessionmaker() as session:
+        scope = repository.claims.event_scope(session, event)
+    following = successors(f for f in scope if not f.retracted)
+    return {f.id: not f.retracted and is_current(f, f.as_of, following) for f in scope}
 
 
 def value_conflicts(

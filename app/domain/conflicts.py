@@ -16,10 +16,10 @@ where both are current figures at the later one's date.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime
 from itertools import pairwise
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from app.domain.model import ClaimFacts, ConflictKind, Figure, Finding, Gap, MetricKind
 from app.domain.watch import WatchState
@@ -51,32 +51,45 @@ class Succession(Protocol):
     def retracted(self) -> bool: ...
 
 
-def chronology(claim: Succession) -> tuple[date, datetime, str]:
-    """The order of claims in time: as_of, then recorded_at, then id (a total order)."""
-    return (claim.as_of, claim.recorded_at, claim.id)
+def chronology(claim: Succession) -> tuple[date, datetime, int, str]:
+    """The order of claims in time: as_of, then recorded_at, then id (a total order). Ids
+    compare as the database orders them, as numbers ("9" before "10"): the claims of a bulk
+    batch share their recorded_at."""
+    return (claim.as_of, claim.recorded_at, len(claim.id), claim.id)
 
 
-def find_conflicts(claims: Iterable[ClaimFacts], involving: str | None = None) -> list[Finding]:
+def find_conflicts(
+    claims: Iterable[ClaimFacts], involving: str | Collection[str] | None = None
+) -> list[Finding]:
     """Every conflict that holds among `claims`, sorted by key, without duplicates.
 
-    With `involving`, only the findings whose claims include that id, looking only at the
-    pairs that include it (O(n)). The claims must hold the involved claim's whole group, or at
-    least what `comparable` picks of it for that claim (series decide what is current). Ids
-    are assumed unique; findings about claims outside the group (a citing claim from another
-    group) are reported too.
+    With `involving` (an id, or several), only the findings whose claims include that id,
+    from the pairs with the claims `Places.near` it (what a rule can compare with it). The
+    claims must hold the involved claim's whole group, or at least what `comparable` picks of
+    it for that claim (series decide what is current). Ids are assumed unique; findings about
+    claims outside the group (a citing claim from another group) are reported too.
     """
     by_id = {claim.id: claim for claim in claims}
     following = successors(by_id.values())
     if involving is None:
         found = _all_findings(by_id, following)
-    elif involving in by_id:
-        found = _findings_involving(by_id[involving], by_id, following)
     else:
-        found = []
+        places = Places(by_id.values())
+        citing: dict[str, list[ClaimFacts]] = {}
+        for claim in by_id.values():
+            if claim.cites is not None:
+                citing.setdefault(claim.cites, []).append(claim)
+        found = [
+            f
+            for i in ([involving] if isinstance(involving, str) else involving)
+            if i in by_id
+            for f in _findings_involving(by_id[i], places, citing, by_id, following)
+        ]
     return sorted({finding.key: finding for finding in found}.values(), key=lambda f: f.key)
 
 
 S = TypeVar("S", bound=Succession)
+SeriesKey = tuple[str, str, str, str, str]
 
 
 def successors(claims: Iterable[S]) -> dict[str, S | None]:
@@ -115,51 +128,63 @@ def predecessors(claims: Iterable[S], of: Iterable[Succession]) -> list[S]:
 def comparable(
     entries: Iterable[S], subjects: Iterable[Succession], also: Iterable[str] = ()
 ) -> set[str]:
-    """The ids of `entries` (the claims of the subjects' groups: at least every claim of their
-    own series, and of the others every claim current at its own date) that the pair rules
-    can compare with each subject, and the claims that decide whether those are current.
-
-    In a subject's own series, the claims just before and after it; in every other series of
-    its group, the claim current at the subject's as_of and each claim dated while the subject
-    is current (from its as_of until its successor's); then the successor of each of those and
-    of `also`. That is all `find_conflicts(..., involving=subject)` needs of the group: about
-    claimants x populations claims on a long story, however many the group holds (issue 14).
+    """The ids of `entries` (the claims of the subjects' groups: at least the claims next to
+    each subject in its own series, and of every series the claims current at their own date)
+    that the pair rules can compare with each subject (Places.near), and the claims that
+    decide whether those are current: the successor of each of those and of `also`. That is
+    all `find_conflicts(..., involving=subject)` needs of the group: about claimants x
+    populations claims on a long story, however many the group holds (issue 14).
     """
-    chains: dict[tuple[str, str, str, str, str], list[S]] = {}
-    for entry in entries:
-        if not entry.retracted:
-            chains.setdefault(_succession_key(entry), []).append(entry)
-    series: dict[tuple[str, str, str], list[tuple[str, str, str, str, str]]] = {}
-    days: dict[tuple[str, str, str, str, str], tuple[list[date], list[S]]] = {}
-    for key, chain in chains.items():
-        chain.sort(key=chronology)
-        series.setdefault(key[:3], []).append(key)
-        # Only the last claim of a date can be current at a date: the others meet no series.
-        last = [
-            c
-            for c, n in zip(chain, [*chain[1:], None], strict=True)
-            if n is None or n.as_of > c.as_of
-        ]
-        days[key] = ([c.as_of for c in last], last)
+    places = Places(entries)
     wanted = set(also)
     for subject in subjects:
+        wanted.update(c.id for c in places.near(subject))
+    following = {c.id: n.id for chain in places.chains.values() for c, n in pairwise(chain)}
+    return wanted | {following[i] for i in wanted if i in following}
+
+
+class Places(Generic[S]):
+    """The active claims of some groups by series, in time: what `near` looks up."""
+
+    def __init__(self, claims: Iterable[S]) -> None:
+        self.chains: dict[SeriesKey, list[S]] = {}
+        for claim in claims:
+            if not claim.retracted:
+                self.chains.setdefault(_succession_key(claim), []).append(claim)
+        self.series: dict[tuple[str, str, str], list[SeriesKey]] = {}
+        self.days: dict[SeriesKey, tuple[list[date], list[S]]] = {}
+        for key, chain in self.chains.items():
+            chain.sort(key=chronology)
+            self.series.setdefault(key[:3], []).append(key)
+            # Only the last claim of a date can be current at a date: the others meet no series.
+            last = [
+                c
+                for c, n in zip(chain, [*chain[1:], None], strict=True)
+                if n is None or n.as_of > c.as_of
+            ]
+            self.days[key] = ([c.as_of for c in last], last)
+
+    def near(self, subject: Succession) -> list[S]:
+        """The claims a pair rule can compare with `subject`: in its own series the claims
+        just before and after it; in every other series of its group the claim current at
+        the subject's as_of and each claim dated while the subject is current (from its as_of
+        until its successor's)."""
         own = _succession_key(subject)
-        mine = chains.get(own, [])
+        mine = self.chains.get(own, [])
         at = bisect_left(mine, chronology(subject), key=chronology)
         earlier = [c for c in mine[max(0, at - 2) : at] if c.id != subject.id][-1:]
         later = [c for c in mine[at : at + 2] if c.id != subject.id][:1]
-        wanted.update(c.id for c in [*earlier, *later])
-        for key in series.get(own[:3], []):
+        found = [*earlier, *later]
+        for key in self.series.get(own[:3], []):
             if key == own:
                 continue
-            dates, last = days[key]
+            dates, last = self.days[key]
             current = bisect_right(dates, subject.as_of)
             until = bisect_left(dates, later[0].as_of) if later else len(dates)
             start = bisect_left(dates, subject.as_of)
-            wanted.update(c.id for c in last[max(0, current - 1) : current])
-            wanted.update(c.id for c in last[start:until])  # dated while the subject is current
-    following = {c.id: n.id for chain in chains.values() for c, n in pairwise(chain)}
-    return wanted | {following[i] for i in wanted if i in following}
+            found += last[max(0, current - 1) : current]
+            found += last[start:until]  # dated while the subject is current
+        return found
 
 
 def newer_figure(claims: Iterable[ClaimFacts], following: Following) -> str | None:
@@ -199,16 +224,18 @@ def _all_findings(by_id: Mapping[str, ClaimFacts], following: Following) -> list
 
 
 def _findings_involving(
-    subject: ClaimFacts, by_id: Mapping[str, ClaimFacts], following: Following
+    subject: ClaimFacts,
+    places: Places[ClaimFacts],
+    citing: Mapping[str, list[ClaimFacts]],
+    by_id: Mapping[str, ClaimFacts],
+    following: Following,
 ) -> list[Finding]:
     """The findings that include `subject`, from the pairs and claims that can yield them."""
     found = _claim_findings(subject, by_id)
-    for other in by_id.values():
-        if other.id == subject.id:
-            continue
+    for other in places.near(subject):
         found.extend(_pair_findings(subject, other, following))
-        if other.cites == subject.id:
-            found.extend(f for f in _claim_findings(other, by_id) if subject.id in f.claims)
+    for other in citing.get(subject.id, []):
+        found.extend(f for f in _claim_findings(other, by_id) if subject.id in f.claims)
     return found
 
 

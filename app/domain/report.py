@@ -65,6 +65,6 @@ def _cited(claim: ClaimFacts, by_id: Mapping[str, ClaimFacts]) -> ClaimFacts | N
     return None if claim.cites is None else by_id.get(claim.cites)
 
 
-def _chronology(claim: ClaimFacts) -> tuple[date, datetime, str]:
+def _chronology(claim: ClaimFacts) -> tuple[date, datetime, int, str]:
     """The order of claims in time, as in conflicts.chronology (kept local: no sibling imports)."""
-    return (claim.as_of, claim.recorded_at, claim.id)
+    return (claim.as_of, claim.recorded_at, len(claim.id), claim.id)

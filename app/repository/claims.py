@@ -15,13 +15,16 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    and_,
     bindparam,
+    exists,
     func,
     insert,
     or_,
     select,
     tuple_,
     union,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -271,34 +274,49 @@ def revisions(session: Session, claim_id: str) -> list[Revision]:
 
 def series_of(session: Session, claims: list[Claim]) -> list[SeriesEntry]:
     """The claims of the claims' groups as succession reads them (series and place in time,
-    no figure, no text): every claim of the claims' own series, and of the other series the
-    claims that are current figures at their own date (the last of their series that day);
-    the others can never be compared with a claim of another series (SPEC §5). On a long
-    story that is about series x dates rows, however many claims a date holds; detection then
-    reads the facts of only the claims that can matter (conflicts.comparable).
+    no figure, no text): the claims themselves, the two active claims before and after each
+    one's place in its series, and every claim current at its own date (`last_of_day`: the
+    last active claim of its series that day); no other claim can be compared with a claim
+    of another series (SPEC §5). On a long story that is about series x dates rows, however
+    many claims a date holds, each read by an index; detection then reads the facts of only
+    the claims that can matter (conflicts.comparable).
 
-    Read from the database after the caller's writes, one query per SCOPE_GROUPS groups.
+    Past NEIGHBOURS_UP_TO claims (a bulk batch) their series are read whole instead: one
+    query for many claims of a series costs less than two small ones for each claim.
+    Read from the database after the caller's writes.
     """
     ids = _reference_ids(session, claims)
-    groups = list(
-        {(ids["event"][x.event], ids["metric"][x.metric], normalise(x.location)) for x in claims}
-    )
-    series = [
-        (*(ids[kind][getattr(x, kind)] for kind in ("event", "metric")), normalise(x.location),
-         ids["population"][x.population], normalise(x.claimant))
-        for x in claims
-    ]  # fmt: skip
-    found: dict[str, SeriesEntry] = {}
-    for start in range(0, len(groups), SCOPE_GROUPS):
-        chunk = groups[start : start + SCOPE_GROUPS]
-        params: dict[str, Any] = {"series": series, "ids": [int(x.id) for x in claims]}
-        for i, (event_id, metric_id, location_key) in enumerate(chunk):
-            params |= {f"e{i}": event_id, f"m{i}": metric_id, f"l{i}": location_key}
-        for r in session.connection().execute(_series_query(len(chunk)), params):
-            found[str(r[0])] = SeriesEntry(
-                str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] == "retracted"
-            )
-    return list(found.values())
+    keys = _series_keys(ids, claims)
+    run = session.connection().execute
+    rows = _in_chunks(run, _current_query, list({key[:3] for key in keys}), "eml")
+    if len(claims) > NEIGHBOURS_UP_TO:
+        rows += _in_chunks(run, _series_query, list({key[:5] for key in keys}), "emlpk")
+    else:
+        params: dict[str, Any] = {"ids": [int(x.id) for x in claims]}
+        for i, (key, x) in enumerate(zip(keys, claims, strict=True)):
+            params |= {f"{name}{i}": value for name, value in zip("emlpk", key, strict=False)}
+            params |= {f"a{i}": x.as_of, f"t{i}": x.created_at, f"i{i}": int(x.id)}
+        rows += run(_neighbours_query(len(claims)), params).all()
+    entries = {
+        r[0]: SeriesEntry(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] == "retracted")
+        for r in rows
+    }
+    return list(entries.values())
+
+
+def _in_chunks(run: Any, query_of: Any, keys: list[tuple[Any, ...]], names: str) -> list[Any]:
+    """The rows of query_of(n) for `keys`, SCOPE_GROUPS at a time, each key bound by `names`
+    with its number (e0, m0, l0, e1...)."""
+    rows: list[Any] = []
+    for start in range(0, len(keys), SCOPE_GROUPS):
+        chunk = keys[start : start + SCOPE_GROUPS]
+        params = {
+            f"{name}{i}": value
+            for i, key in enumerate(chunk)
+            for name, value in zip(names, key, strict=True)
+        }
+        rows += run(query_of(len(chunk)), params).all()
+    return rows
 
 
 def facts_of(session: Session, ids: Iterable[str], claims: list[Claim]) -> list[ClaimFacts]:
@@ -413,49 +431,107 @@ def _watch(f: dict[str, Any]) -> WatchState | None:
 # Groups read by one query: a bulk batch's hundreds of groups in one query were compiled
 # anew for every batch (a third of a bulk import's time, bench/changes.md).
 SCOPE_GROUPS = 32
+NEIGHBOURS_UP_TO = 8
 
 
 @lru_cache(maxsize=SCOPE_GROUPS)
-def _series_query(groups: int) -> Any:
-    """Claims of `groups` groups (bound as e0, m0, l0, e1...): those of the `series` given
-    (event, metric, location, population and claimant ids and keys), those in `ids`, and the
-    active claims whose series has no later claim of the same date; what SeriesEntry holds,
-    in its order, then the status.
+def _entries(where: ColumnElement[bool]) -> Select[Any]:
+    """What SeriesEntry holds of the claims `where` selects, in its order, then the status."""
+    return (
+        select(c.id, e.slug, m.name, c.location_key, p.name, c.claimant_key, c.as_of)
+        .add_columns(c.created_at, c.status)
+        .join(e, e.id == c.event_id)
+        .join(m, m.id == c.metric_id)
+        .join(p, p.id == c.population_id)
+        .where(where)
+    )
+
+
+@lru_cache(maxsize=SCOPE_GROUPS)
+def _current_query(groups: int) -> Any:
+    """The claims current at their own date in `groups` groups (bound as e0, m0, l0, e1...).
 
     Built once for each number of groups: building the query and its cache key for every
     batch cost a third of reading the scope (bench/changes.md).
     """
-    same_group = or_(
+    return _entries(_any_of(SERIES_COLUMNS[:3], "eml", range(groups)) & c.last_of_day)
+
+
+@lru_cache(maxsize=SCOPE_GROUPS)
+def _series_query(series: int) -> Any:
+    """Every claim of `series` series (bound as e0, m0, l0, p0, k0, e1...)."""
+    return _entries(_any_of(SERIES_COLUMNS, "emlpk", range(series)))
+
+
+def _any_of(columns: Sequence[Any], names: str, numbers: Iterable[int]) -> ColumnElement[bool]:
+    """`columns` equal to one of the sets of values bound by `names` and each number."""
+    return or_(
         *(
-            (c.event_id == bindparam(f"e{i}"))
-            & (c.metric_id == bindparam(f"m{i}"))
-            & (c.location_key == bindparam(f"l{i}"))
-            for i in range(groups)
+            and_(*(x == bindparam(f"{n}{i}") for x, n in zip(columns, names, strict=True)))
+            for i in numbers
         )
     )
-    key = (c.event_id, c.metric_id, c.location_key, c.population_id, c.claimant_key)
-    retracted = c.status == "retracted"  # a series of its own: never a successor
-    following = func.lead(c.as_of).over(
-        partition_by=(*key, retracted), order_by=(c.as_of, c.created_at, c.id)
-    )
-    inner = (c.id, *key, c.as_of, c.created_at, c.status, following.label("next_as_of"))
-    rows = select(*inner).where(same_group).subquery()
-    r = rows.c
-    last_that_day = r.next_as_of.is_(None) | (r.next_as_of > r.as_of)
-    current_that_day = (r.status != "retracted") & last_that_day
-    own = tuple_(r.event_id, r.metric_id, r.location_key, r.population_id, r.claimant_key).in_(
-        bindparam("series", expanding=True)
-    )
-    wanted = current_that_day | own | r.id.in_(bindparam("ids", expanding=True))
-    # Names joined to the few rows kept, not to every row of the group.
-    columns = (r.id, e.slug, m.name, r.location_key, p.name, r.claimant_key, r.as_of)
-    return (
-        select(*columns, r.created_at, r.status)
-        .join(e, e.id == r.event_id)
-        .join(m, m.id == r.metric_id)
-        .join(p, p.id == r.population_id)
-        .where(wanted)
-    )
+
+
+@lru_cache(maxsize=NEIGHBOURS_UP_TO)
+def _neighbours_query(claims: int) -> Any:
+    """The claims in `ids`, and of each of `claims` places (bound as its series e0, m0, l0,
+    p0, k0 and its place a0, t0, i0; then e1...) the two active claims before it and the
+    two after it in its series, each read by ix_claim_series."""
+    place = tuple_(c.as_of, c.created_at, c.id)
+    earliest_first = (c.as_of, c.created_at, c.id)
+    latest_first = (c.as_of.desc(), c.created_at.desc(), c.id.desc())
+    parts: list[Any] = [select(c.id).where(c.id.in_(bindparam("ids", expanding=True)))]
+    for i in range(claims):
+        series = _any_of(SERIES_COLUMNS, "emlpk", [i])
+        at = tuple_(
+            bindparam(f"a{i}", type_=c.as_of.type),
+            bindparam(f"t{i}", type_=c.created_at.type),
+            bindparam(f"i{i}", type_=c.id.type),
+        )
+        active = series & (c.status != "retracted")
+        for side, order in ((place < at, latest_first), (place > at, earliest_first)):
+            near = select(c.id).where(active & side).order_by(*order).limit(2).subquery()
+            parts.append(select(near.c.id))
+    return _entries(c.id.in_(union_all(*parts)))
+
+
+# A series: a claimant's claims of one group and population (SPEC §5).
+SERIES_COLUMNS = (c.event_id, c.metric_id, c.location_key, c.population_id, c.claimant_key)
+
+
+def _series_keys(ids: dict[str, dict[str, int]], claims: Iterable[Claim]) -> list[tuple[Any, ...]]:
+    """Each claim's series and date, as stored: (event, metric, location, population and
+    claimant keys, as_of)."""
+    return [
+        (ids["event"][x.event], ids["metric"][x.metric], normalise(x.location),
+         ids["population"][x.population], normalise(x.claimant), x.as_of)
+        for x in claims
+    ]  # fmt: skip
+
+
+def mark_last_of_day(session: Session, claims: list[Claim]) -> None:
+    """Keep `last_of_day` true for exactly the last active claim of each series on each date
+    that `claims` (as they are now, or were before a change) belong to."""
+    keys = set(_series_keys(_reference_ids(session, claims), claims))
+    days = [{f"day_{n}": value for n, value in zip(_DAY, key, strict=True)} for key in keys]
+    session.connection().execute(_MARK, days)  # one statement per date, each by the index
+
+
+_DAY = (*(column.key for column in SERIES_COLUMNS), "as_of")
+
+
+def _mark_statement() -> Any:
+    t = table_of(models.Claim)
+    later = t.alias("later")
+    newer = tuple_(later.c.created_at, later.c.id) > tuple_(t.c.created_at, t.c.id)
+    same_day = and_(*(later.c[n] == t.c[n] for n in _DAY), later.c.status != "retracted", newer)
+    last = and_(t.c.status != "retracted", ~exists().where(same_day))
+    of_day = and_(*(t.c[n] == bindparam(f"day_{n}") for n in _DAY))
+    return update(t).where(of_day, t.c.last_of_day != last).values(last_of_day=last)
+
+
+_MARK = _mark_statement()
 
 
 # The claims wanted by id, citing `ids`, or in `cited`; with the metric's kind and each open
@@ -485,7 +561,9 @@ def insert_claims(session: Session, claims: list[Claim]) -> list[Claim]:
     table = table_of(models.Claim)
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     new_ids = session.connection().scalars(statement, rows).all()  # Core: ORM bulk cost more
-    return [replace(x, id=str(i)) for x, i in zip(claims, new_ids, strict=True)]
+    inserted = [replace(x, id=str(i)) for x, i in zip(claims, new_ids, strict=True)]
+    mark_last_of_day(session, inserted)
+    return inserted
 
 
 def update_claim(session: Session, before: Claim, after: Claim) -> None:
@@ -496,6 +574,7 @@ def update_claim(session: Session, before: Claim, after: Claim) -> None:
     result = session.execute(update(c).where(guarded).values(**values))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleVersion(f"Claim {before.id} was changed meanwhile; re-read it.")
+    mark_last_of_day(session, [before, after])
 
 
 def _columns(x: Claim) -> dict[str, Any]:

@@ -71,15 +71,16 @@ def reevaluate(
     wanted = comparable(entries, [*subjects, *(placed[i] for i in followed)], partners)
     scope = {f.id: f for f in repository.claims.facts_of(session, {*wanted, *ids}, changed)}
     groups = _groups(scope)
+    related = _related(set(ids), scope)
     findings = {
         f.key: f
-        for claim, near in _neighbourhoods(changed, scope, groups)
-        for f in find_conflicts(near, involving=claim.id)
+        for group, members in _by_group(ids, scope).items()
+        for f in find_conflicts(groups[group] + related, involving=members)
     }
     findings |= {
         f.key: f
-        for i in followed
-        for f in find_conflicts(groups[_group_of(scope[i])], involving=i)
+        for group, members in _by_group(followed, scope).items()
+        for f in find_conflicts(groups[group], involving=members)
         if f.kind in VALUE_KINDS
     }
     stored = [c for c in live if c.kind in VALUE_KINDS or set(c.claims) & set(ids)]
@@ -107,21 +108,27 @@ def recompute(session: Session, event: str) -> list[Finding]:
     return find_conflicts(repository.claims.event_scope(session, event))
 
 
-def _neighbourhoods(
-    changed: list[Claim], scope: dict[str, ClaimFacts], groups: Groups
-) -> list[tuple[Claim, list[ClaimFacts]]]:
-    """Each changed claim with the facts that can conflict with it: its group, citers, cited.
-
-    Giving each claim the whole scope made a batch of n claims cost n x (its groups' sizes):
-    a 1,000-claim bulk import compared every claim with every other (bench/RESULTS.md).
-    """
-    ids = {x.id for x in changed}
+def _related(ids: set[str], scope: dict[str, ClaimFacts]) -> list[ClaimFacts]:
+    """The claims citing any of `ids`, and those they cite: they can conflict with them from
+    another group."""
     cited = {f.cites for f in scope.values() if f.id in ids and f.cites}
-    related = [f for f in scope.values() if f.cites in ids or f.id in cited]
-    return [(x, groups[_group_of(scope[x.id])] + related) for x in changed]
+    return [f for f in scope.values() if f.cites in ids or f.id in cited]
 
 
-Groups = dict[tuple[str, str, str], list[ClaimFacts]]
+def _by_group(ids: list[str], scope: dict[str, ClaimFacts]) -> dict[Group, list[str]]:
+    """The ids by their claim's group: the claims of a group are compared in one pass.
+
+    Comparing each claim in a pass of its own made a batch of n claims cost n x (its groups'
+    sizes) (bench/RESULTS.md): the successors of the group were found again for each one.
+    """
+    found: dict[Group, list[str]] = {}
+    for i in ids:
+        found.setdefault(_group_of(scope[i]), []).append(i)
+    return found
+
+
+Group = tuple[str, str, str]
+Groups = dict[Group, list[ClaimFacts]]
 
 
 def _groups(scope: dict[str, ClaimFacts]) -> Groups:
@@ -132,7 +139,7 @@ def _groups(scope: dict[str, ClaimFacts]) -> Groups:
     return groups
 
 
-def _group_of(fact: ClaimFacts) -> tuple[str, str, str]:
+def _group_of(fact: ClaimFacts) -> Group:
     return (fact.event, fact.metric, fact.location_key)
 
 

@@ -45,7 +45,7 @@ def group_view(
     group: dict[str, Any], index: int, conflicts: list[StoredConflict], scale: Scale
 ) -> GroupView:
     """The group's chart, facts, and the conflicts shown with it (see conflicts_by_group)."""
-    claims: list[Claim] = sorted(group["claims"], key=lambda c: (c.as_of, c.created_at))
+    claims: list[Claim] = sorted(group["claims"], key=lambda c: (c.as_of, c.created_at, int(c.id)))
     open_ids = {i for c in group["conflicts"] if c.status == "open" for i in c.claims}
     heading = group_heading(group["metric"], group["population"], group["location"])
     consensus = group["consensus"]
