@@ -294,7 +294,7 @@ def series_of(session: Session, claims: list[Claim]) -> list[SeriesEntry]:
     else:
         params: dict[str, Any] = {"ids": [int(x.id) for x in claims]}
         for i, (key, x) in enumerate(zip(keys, claims, strict=True)):
-            params |= {f"{name}{i}": value for name, value in zip("emlpk", key, strict=False)}
+            params |= {f"{name}{i}": value for name, value in zip("emlpk", key[:5], strict=True)}
             params |= {f"a{i}": x.as_of, f"t{i}": x.created_at, f"i{i}": int(x.id)}
         rows += run(_neighbours_query(len(claims)), params).all()
     entries = {
@@ -434,7 +434,6 @@ SCOPE_GROUPS = 32
 NEIGHBOURS_UP_TO = 8
 
 
-@lru_cache(maxsize=SCOPE_GROUPS)
 def _entries(where: ColumnElement[bool]) -> Select[Any]:
     """What SeriesEntry holds of the claims `where` selects, in its order, then the status."""
     return (
