@@ -6,12 +6,14 @@ A caller is a bearer key, or — for a GET without Authorization that carries `?
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
+from app.api.middleware import PRINCIPAL
 from app.api.sharing import share_token
 from app.config import Settings
 from app.domain.records import Principal, Role
@@ -34,11 +36,20 @@ def get_read_session(request: Request) -> Iterator[Session]:
     else on the primary. Reads its own writes on the primary: a page shown right after a
     write (the desk's redirects carry `done=`), and a request sent with
     `Cache-Control: no-cache`."""
+    with _read_factory(request)() as session:
+        yield session
+
+
+def _read_factory(request: Request) -> Callable[[], Session]:
     fresh = "done" in request.query_params or "no-cache" in request.headers.get("cache-control", "")
     state = request.app.state
     factory: Callable[[], Session] = state.sessionmaker if fresh else state.read_sessions
-    with factory() as session:
-        yield session
+    return factory
+
+
+async def get_read_factory(request: Request) -> Callable[[], Session]:
+    """What get_read_session opens, for a route that opens it in its own thread."""
+    return _read_factory(request)
 
 
 # The getters below are async only so that FastAPI calls them on the event loop: a plain
@@ -78,6 +89,7 @@ async def get_report_cache(request: Request) -> ReportCache:
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 ReadSessionsDep = Annotated[ReadSessions, Depends(get_read_sessions)]
+ReadFactoryDep = Annotated[Callable[[], Session], Depends(get_read_factory)]
 SessionFactoryDep = Annotated[SessionFactory, Depends(get_session_factory)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RecorderDep = Annotated[ClaimRecorder, Depends(get_recorder)]
@@ -88,10 +100,14 @@ bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: B
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def require(role: Role) -> Callable[..., Principal]:
-    """A dependency that admits callers whose key has at least `role`."""
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits callers whose key has at least `role`.
 
-    def dependency(
+    Async, so that a key the middleware already admitted (RequestContext) costs no trip
+    through the thread pool; a share link, or a key it did not see, is looked up in one.
+    """
+
+    async def dependency(
         request: Request,
         credentials: Credentials,
         factory: SessionFactoryDep,
@@ -102,8 +118,11 @@ def require(role: Role) -> Callable[..., Principal]:
             token = share_token(request.scope)
             if token is None:
                 raise HTTPException(401, "An API key is required.", {"WWW-Authenticate": "Bearer"})
-            return _shared(request, token, factory, role)
-        principal = keys.authenticate(factory, credentials.credentials, settings, cache)
+            return await run_in_threadpool(_shared, request, token, factory, role)
+        principal: Principal | None = request.scope.get(PRINCIPAL)
+        if principal is None:
+            key = credentials.credentials
+            principal = await run_in_threadpool(keys.authenticate, factory, key, settings, cache)
         if principal is None:
             raise HTTPException(401, "The API key is not valid.", {"WWW-Authenticate": "Bearer"})
         if not principal.role.admits(role):

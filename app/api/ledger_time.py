@@ -32,8 +32,9 @@ OldName = Annotated[
 ]
 
 
-def ledger_moment(recorded_at: RecordedAt = None, as_of: OldName = None) -> datetime | None:
-    """The moment asked for under either name; InvalidInput when the two disagree."""
+async def ledger_moment(recorded_at: RecordedAt = None, as_of: OldName = None) -> datetime | None:
+    """The moment asked for under either name; InvalidInput when the two disagree (async:
+    no trip through the thread pool for what reads no database)."""
     if recorded_at is not None and as_of is not None and recorded_at != as_of:
         raise InvalidInput(
             "Give recorded_at, or as_of (its first name), not two different moments.",

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.api import conditional, formats
-from app.api.deps import Reader, ReadSessionDep, ReportCacheDep
+from app.api.deps import Reader, ReadFactoryDep, ReadSessionDep, ReportCacheDep
 from app.api.errors import ERROR_RESPONSES
 from app.api.ledger_time import LedgerMoment
 from app.api.paging import NameFilter
 from app.domain.model import ConflictFilter
 from app.schemas import Discrepancy, EventReport, Moment, Page
 from app.services import changes, reports
+from app.services.reports import ReportCache
+from app.services.sessions import Session
 
 router = APIRouter(prefix="/v1", tags=["reports"], responses=ERROR_RESPONSES)
 
@@ -28,11 +32,11 @@ FORMATS = {
 
 
 @router.get("/events/{slug}/report", response_model=EventReport, responses=FORMATS)
-def event_report(
+async def event_report(
     slug: str,
     request: Request,
     response: Response,
-    session: ReadSessionDep,
+    sessions: ReadFactoryDep,
     cache: ReportCacheDep,
     _: Reader,
     at: LedgerMoment,
@@ -44,16 +48,31 @@ def event_report(
     """Each group of the event's claims (metric, population, location) with its latest figure
     per claimant, range, consensus and conflicts; with `?recorded_at=`, as the ledger stood
     then."""
-    version = changes.report_version(session, slug)
-    unchanged = conditional.check(request, response, version)
-    if unchanged is not None:
-        return unchanged
-    if at is None:  # the same report until the event changes: kept, rendered once a format
-        body = reports.current_report(session, slug, version, cache).rendered(
-            format, RENDER[format]
-        )
-    else:
-        body = RENDER[format](reports.event_report(session, slug, at))
+    # One trip through the thread pool for the whole read (the session's opening and closing
+    # included): what desks, sheets and charts poll all day costs little more than its bytes.
+    return await run_in_threadpool(_report, slug, request, response, sessions, cache, at, format)
+
+
+def _report(
+    slug: str,
+    request: Request,
+    response: Response,
+    sessions: Callable[[], Session],
+    cache: ReportCache,
+    at: datetime | None,
+    format: str,
+) -> Response:
+    with sessions() as session:
+        version = changes.report_version(session, slug)
+        unchanged = conditional.check(request, response, version)
+        if unchanged is not None:
+            return unchanged
+        if at is None:  # the same report until the event changes: kept, rendered once a format
+            body = reports.current_report(session, slug, version, cache).rendered(
+                format, RENDER[format]
+            )
+        else:
+            body = RENDER[format](reports.event_report(session, slug, at))
     return conditional.carry(response, Response(body, media_type=MEDIA_TYPES[format]))
 
 
