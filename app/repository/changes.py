@@ -18,7 +18,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Text, cast, event, func, insert, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Text,
+    cast,
+    event,
+    false,
+    func,
+    insert,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app import models
@@ -129,19 +141,20 @@ def version(session: Session, f: ChangeFilter, *extra: ColumnElement[Any]) -> Ve
     where = _matching(f)
     settled = _settled(session)
     below = [*where, settled] if settled is not None else where
-    newest = select(c).where(*below).order_by(c.txid.desc(), c.id.desc()).limit(1).subquery()
-    parts: list[ColumnElement[Any]] = [
-        select(newest.c.txid).scalar_subquery(),
-        select(newest.c.id).scalar_subquery(),
-        select(newest.c.at).scalar_subquery(),
-    ]
-    if settled is not None:
-        above = select(func.count(), func.max(c.id), func.max(c.at)).where(*where, ~settled)
-        tail = above.subquery()
-        parts += [select(col).scalar_subquery() for col in tail.c]
-    row = session.execute(select(*parts, *extra)).one()
-    times = [row[2], row[5]] if settled is not None else [row[2]]
-    known = [t for t in times if t is not None]
+    newest = (
+        select(c.txid, c.id, c.at)
+        .where(*below)
+        .order_by(c.txid.desc(), c.id.desc())
+        .limit(1)
+        .subquery()
+    )
+    # One row always (an aggregate), joined with the newest row when there is one.
+    rest = ~settled if settled is not None else false()  # rows above the horizon
+    tail = select(func.count().label("n"), func.max(c.id).label("id"), func.max(c.at).label("at"))
+    above = tail.where(*where, rest).subquery()
+    parts = (newest.c.txid, newest.c.id, newest.c.at, *above.c, *extra)
+    row = session.execute(select(*parts).select_from(above.outerjoin(newest, true()))).one()
+    known = [t for t in (row[2], row[5]) if t is not None]
     return Version(key=tuple(row), at=max(known) if known else None)
 
 
@@ -164,7 +177,8 @@ def sources_changed_at() -> ColumnElement[Any]:
     return select(func.max(models.Source.updated_at)).scalar_subquery()
 
 
-def metric_units(session: Session) -> tuple[tuple[str, str], ...]:
-    """Each metric's name and unit, which reports show and an admin may change."""
+def metric_units() -> ColumnElement[Any]:
+    """Each metric's name and unit, which reports show and an admin may change, as one text."""
     m = models.Metric
-    return tuple((name, unit) for name, unit in session.execute(select(m.name, m.unit)))
+    named = select((m.name + "=" + m.unit).label("unit")).order_by(m.name).subquery()
+    return select(func.aggregate_strings(named.c.unit, ";")).scalar_subquery()

@@ -29,16 +29,18 @@ def read_changes(factory: SessionFactory, after: Position, limit: int) -> list[C
 def report_version(session: Session, event: str) -> Version:
     """The version of the event's report: its changes, how many claims it holds, when a
     source was last changed (a report counts independent origins by source) and when the event
-    (its title), the units."""
-    repository.resources.get_event(session, event)
+    (its title), the units; read in one statement."""
     found = change_log.version(
         session,
         ChangeFilter(event=event),
         change_log.claim_count(event),
         change_log.sources_changed_at(),
         change_log.event_changed_at(event),
+        change_log.metric_units(),
     )
-    return Version((*found.key, change_log.metric_units(session)), found.at)
+    if found.key[-2] is None:  # no such event: the same 404 as every route's
+        repository.resources.get_event(session, event)
+    return found
 
 
 def claims_version(session: Session, event: str | None) -> Version:
