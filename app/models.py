@@ -146,7 +146,7 @@ class Claim(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     disputed: Mapped[bool] = mapped_column(default=False)
     # Active and the last claim of its series on its as_of: its claimant's current figure at
-    # its own date. Kept by repository.claims on every write (mark_last_of_day).
+    # its own date. Kept by repository.claims on every write (_mark_last_of_day).
     last_of_day: Mapped[bool] = mapped_column(default=False, server_default=false())
     retraction: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column()

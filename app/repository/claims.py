@@ -204,19 +204,8 @@ def chains_of(session: Session, claims: list[Claim]) -> list[Claim]:
     groups loads only its own chains."""
     if not claims:
         return []
-    ids = _reference_ids(session, claims)
-    keys = {
-        (
-            ids["event"][x.event],
-            ids["metric"][x.metric],
-            normalise(x.location),
-            ids["population"][x.population],
-            normalise(x.claimant),
-        )
-        for x in claims
-    }
-    chain = tuple_(c.event_id, c.metric_id, c.location_key, c.population_id, c.claimant_key)
-    return _read(session, _claims_query().where(chain.in_(keys)))
+    keys = {key[:5] for key in _series_keys(_reference_ids(session, claims), claims)}
+    return _read(session, _claims_query().where(tuple_(*SERIES_COLUMNS).in_(keys)))
 
 
 def _reference_ids(session: Session, claims: Iterable[Claim]) -> dict[str, dict[str, int]]:
@@ -496,7 +485,7 @@ def _neighbours_query(claims: int) -> Any:
 
 
 # A series: a claimant's claims of one group and population (SPEC §5).
-SERIES_COLUMNS = (c.event_id, c.metric_id, c.location_key, c.population_id, c.claimant_key)
+SERIES_COLUMNS = tuple(getattr(c, name) for name in models.SERIES)
 
 
 def _series_keys(ids: dict[str, dict[str, int]], claims: Iterable[Claim]) -> list[tuple[Any, ...]]:
@@ -509,11 +498,10 @@ def _series_keys(ids: dict[str, dict[str, int]], claims: Iterable[Claim]) -> lis
     ]  # fmt: skip
 
 
-def mark_last_of_day(session: Session, claims: list[Claim]) -> None:
+def _mark_last_of_day(session: Session, keys: Iterable[tuple[Any, ...]]) -> None:
     """Keep `last_of_day` true for exactly the last active claim of each series on each date
-    that `claims` (as they are now, or were before a change) belong to."""
-    keys = set(_series_keys(_reference_ids(session, claims), claims))
-    days = [{f"day_{n}": value for n, value in zip(_DAY, key, strict=True)} for key in keys]
+    of `keys` (_series_keys of claims as they are now, or were before a change)."""
+    days = [{f"day_{n}": value for n, value in zip(_DAY, key, strict=True)} for key in set(keys)]
     session.connection().execute(_MARK, days)  # one statement per date, each by the index
 
 
@@ -561,19 +549,19 @@ def insert_claims(session: Session, claims: list[Claim]) -> list[Claim]:
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     new_ids = session.connection().scalars(statement, rows).all()  # Core: ORM bulk cost more
     inserted = [replace(x, id=str(i)) for x, i in zip(claims, new_ids, strict=True)]
-    mark_last_of_day(session, inserted)
+    _mark_last_of_day(session, _series_keys(ids, inserted))
     return inserted
 
 
 def update_claim(session: Session, before: Claim, after: Claim) -> None:
     """Store `after` over `before`; StaleVersion when another writer changed it meanwhile."""
-    ids = _reference_ids(session, [after])
+    ids = _reference_ids(session, [before, after])
     values = {**_columns(after), **{f"{k}_id": ids[k][getattr(after, k)] for k in NAMES}}
     guarded = (c.id == int(before.id)) & (c.version == before.version)
     result = session.execute(update(c).where(guarded).values(**values))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleVersion(f"Claim {before.id} was changed meanwhile; re-read it.")
-    mark_last_of_day(session, [before, after])
+    _mark_last_of_day(session, _series_keys(ids, [before, after]))
 
 
 def _columns(x: Claim) -> dict[str, Any]:

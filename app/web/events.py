@@ -88,12 +88,17 @@ def event_page(
 
 @router.get("/events/{slug}/report.{suffix}")
 def event_report(
-    slug: str, suffix: Literal["json", "csv", "md"], session: ReadSessionDep, user: User
+    slug: str,
+    suffix: Literal["json", "csv", "md"],
+    session: ReadSessionDep,
+    cache: ReportCacheDep,
+    user: User,
 ) -> Response:
-    """The event's report as the API gives it, for a browser signed in to the desk."""
-    report = EventReport.model_validate(
-        reports.event_report(session, slug, None), from_attributes=True
-    )
+    """The event's report as the API gives it, for a browser signed in to the desk (the one
+    kept for its version, as the API's and the event page's)."""
+    version = changes.report_version(session, slug)
+    kept = reports.current_report(session, slug, version, cache).report
+    report = EventReport.model_validate(kept, from_attributes=True)
     name = f"{report.event}-report.{suffix}"
     if suffix == "csv":
         body = formats.report_csv(report.model_dump(mode="json"))
