@@ -10,11 +10,13 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import hypothesis
 import pytest
 from fastapi.testclient import TestClient
@@ -167,6 +169,13 @@ def ledger(client: TestClient) -> TestClient:
     """A client whose database holds the event "quake" and the source "wire"."""
     seed(client)
     return client
+
+
+def run_async(main: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    """`anyio.run` in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread for the rest of the worker's session."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, main, *args).result()
 
 
 def claim_body(**fields: object) -> dict[str, object]:

@@ -34,7 +34,7 @@ from app.domain.records import Principal, Role
 from app.main import create_app
 from app.services.idempotency import IdempotencyStore
 from app.worker import Worker
-from tests.conftest import ADMIN_KEY, claim_body, count_claims, new_key, seed
+from tests.conftest import ADMIN_KEY, claim_body, count_claims, new_key, run_async, seed
 from tests.pgcluster import free_port
 
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -359,7 +359,7 @@ def test_a_running_request_renews_its_lease(store: IdempotencyStore) -> None:
             answers.append(await post_to(process(app, store, 0.3)))
         answers.append(await post_to(process(app, store, 0.3)))
 
-    anyio.run(main)
+    run_async(main)
     assert [status for status, _ in answers] == [409, 201, 201]
     assert answers[2][1][b"idempotent-replayed"] == b"true"
     assert app.calls == 1
@@ -373,10 +373,10 @@ def test_a_lapsed_lease_lets_a_retry_run_at_once(settings: Settings) -> None:
     fingerprint = hashlib.sha256(b"/v1/claims\n\n{}").hexdigest()  # the same request
     assert store.claim(owner, "k", fingerprint, "a-dead-request") == "proceed"
     app = SlowApp(0)
-    assert anyio.run(post_to, process(app, store, 0.3))[0] == 409  # still within the lease
+    assert run_async(post_to, process(app, store, 0.3))[0] == 409  # still within the lease
     time.sleep(2.05)
     started = time.monotonic()
-    assert anyio.run(post_to, process(app, store, 0.3))[0] == 201
+    assert run_async(post_to, process(app, store, 0.3))[0] == 201
     assert time.monotonic() - started < 0.2
     assert app.calls == 1
     engine.dispose()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from app.api.middleware import RequestContext
 from app.config import Settings
 from app.db import begin_write, make_engine, make_sessionmaker
+from tests.conftest import run_async
 
 Sent = list[dict[str, Any]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -65,7 +66,7 @@ def _run(
             await anyio.sleep(release_after)
             release.set()
 
-    anyio.run(main)
+    run_async(main)
     return sent, handled
 
 
@@ -120,7 +121,7 @@ def test_a_request_waiting_for_its_body_holds_no_slot() -> None:
                 await anyio.sleep(0.05)
                 await _call(middleware, "C", sent["C"])
 
-    anyio.run(main)
+    run_async(main)
     assert _status(sent["C"])[0] == 200
     assert _status(sent["B"])[0] == 408
     assert handled == ["C"]
