@@ -312,12 +312,10 @@ def facts_of(session: Session, ids: Iterable[str], claims: list[Claim]) -> list[
     """The claims `ids`, the claims citing any of `claims` and those they cite, as conflict
     rules read them. Read from the database, never from memory: a claim read before the
     caller's lock was taken (a cited one) may have changed since."""
-    params = {
-        "wanted": [int(i) for i in ids],
-        "ids": [int(x.id) for x in claims],
-        "cited": [int(x.cites) for x in claims if x.cites],
-    }
-    return _facts(session, _FACTS_OF, params)
+    cited = {int(x.cites) for x in claims if x.cites}
+    citing = session.scalars(_CITING, {"ids": [int(x.id) for x in claims]})
+    wanted = {*(int(i) for i in ids), *cited, *citing}
+    return _facts(session, _FACTS_OF, {"wanted": sorted(wanted)})
 
 
 def event_scope(session: Session, event: str) -> list[ClaimFacts]:
@@ -521,13 +519,11 @@ def _mark_statement() -> Any:
 _MARK = _mark_statement()
 
 
-# The claims wanted by id, citing `ids`, or in `cited`; with the metric's kind and each open
-# dispute's id (read in the same query).
-_FACTS_OF = _scope_select(
-    c.id.in_(bindparam("wanted", expanding=True))
-    | c.cites_id.in_(bindparam("ids", expanding=True))
-    | c.id.in_(bindparam("cited", expanding=True))
-)
+# The claims wanted, by id; with the metric's kind and each open dispute's id (read in the
+# same query). The ids of the claims citing others are read first: `id IN … OR cites_id IN …`
+# made SQLite scan the whole claim table (3 ms a write in a ledger of 20,000 claims).
+_FACTS_OF = _scope_select(c.id.in_(bindparam("wanted", expanding=True)))
+_CITING = select(c.id).where(c.cites_id.in_(bindparam("ids", expanding=True)))
 
 
 # --- writes --------------------------------------------------------------------------------
