@@ -210,9 +210,9 @@ def locked_watch(
 def park_unwatched(session: Session, never: datetime) -> None:
     """Move the next check of claims no longer watched (retracted, url removed) to `never`, so
     that looking for due checks passes over them."""
-    gone = select(c.id).where((c.status != "active") | c.url.is_(None))
-    stale = w.claim_id.in_(gone) & (w.next_check_at < never)
-    session.execute(update(w).where(stale).values(next_check_at=never))
+    gone = exists().where(c.id == w.claim_id, (c.status != "active") | c.url.is_(None))
+    # Read from the watches not yet parked (their index), not from every claim.
+    session.execute(update(w).where(w.next_check_at < never, gone).values(next_check_at=never))
 
 
 def save_watch(
