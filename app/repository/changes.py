@@ -15,13 +15,16 @@ commits. SQLite admits one writer at a time (BEGIN IMMEDIATE): ids follow commit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Text,
+    bindparam,
     cast,
     event,
     false,
@@ -91,31 +94,44 @@ def _change(row: models.Change) -> Change:
     )
 
 
-def _matching(f: ChangeFilter) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if f.types is not None:
-        where.append(c.type.in_(f.types))
-    if f.event is not None:
-        where.append(c.event == f.event)
-    if f.metric is not None:
-        where.append(c.metric == f.metric)
-    if f.kind is not None:
-        where.append(c.kind == f.kind)
-    return where
+FILTERS = ("types", "event", "metric", "kind")  # ChangeFilter's fields
 
 
-def _settled(session: Session) -> ColumnElement[bool] | None:
+def _filtered(f: ChangeFilter) -> tuple[str, ...]:
+    """The fields the filter sets: the shape of its statements."""
+    return tuple(name for name in FILTERS if getattr(f, name) is not None)
+
+
+def _matching(filtered: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The conditions of a filter setting `filtered`, on the parameters of `_values`."""
+    return [
+        c.type.in_(bindparam("types", expanding=True))
+        if name == "types"
+        else getattr(c, name) == bindparam(name)
+        for name in filtered
+    ]
+
+
+def _values(f: ChangeFilter) -> dict[str, Any]:
+    return {name: getattr(f, name) for name in FILTERS}
+
+
+def _settled(postgres: bool) -> ColumnElement[bool] | None:
     """Rows of transactions that have all ended (PostgreSQL); None where every row is."""
-    if session.get_bind().dialect.name != "postgresql":
+    if not postgres:
         return None
     xmin = cast(cast(func.pg_snapshot_xmin(func.pg_current_snapshot()), Text), BigInteger)
     return c.txid < xmin
 
 
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def changes_after(session: Session, after: Position, limit: int) -> list[Change]:
     """Up to `limit` changes past `after`, in commit order, none of which can be overtaken."""
     where = [tuple_(c.txid, c.id) > tuple_(after.txid, after.id)]
-    settled = _settled(session)
+    settled = _settled(_postgres(session))
     if settled is not None:
         where.append(settled)
     query = select(c).where(*where).order_by(c.txid, c.id).limit(limit)
@@ -124,13 +140,15 @@ def changes_after(session: Session, after: Position, limit: int) -> list[Change]
 
 def latest_changes(session: Session, f: ChangeFilter, limit: int) -> list[Change]:
     """The newest `limit` changes matching `f` that are visible now, newest first."""
-    query = select(c).where(*_matching(f)).order_by(c.txid.desc(), c.id.desc()).limit(limit)
-    return [_change(row) for row in session.scalars(query)]
+    where = _matching(_filtered(f))
+    query = select(c).where(*where).order_by(c.txid.desc(), c.id.desc()).limit(limit)
+    return [_change(row) for row in session.scalars(query, _values(f))]
 
 
-def version(session: Session, f: ChangeFilter, *extra: ColumnElement[Any]) -> Version:
-    """The version of the changes matching `f` (and of `extra` scalar subqueries), read in
-    one statement, so from one snapshot; it differs as soon as a matching change is visible.
+def version(session: Session, f: ChangeFilter, *extra: str) -> Version:
+    """The version of the changes matching `f` (and of the `extra` values named in EXTRA, of
+    the filter's event), read in one statement, so from one snapshot; it differs as soon as a
+    matching change is visible.
 
     SQLite: the newest row's id (ids follow commits). PostgreSQL: the newest row below the
     horizon, and the count and newest id of the rows above it (few: the transactions that
@@ -138,8 +156,18 @@ def version(session: Session, f: ChangeFilter, *extra: ColumnElement[Any]) -> Ve
     horizon and changes the count; once below, it moves the newest row. Reads an index range,
     never the whole feed.
     """
-    where = _matching(f)
-    settled = _settled(session)
+    statement = _version_statement(_postgres(session), _filtered(f), extra)
+    row = session.execute(statement, _values(f)).one()
+    known = [t for t in (row[2], row[5]) if t is not None]
+    return Version(key=tuple(row), at=max(known) if known else None)
+
+
+@lru_cache(maxsize=64)
+def _version_statement(postgres: bool, filtered: tuple[str, ...], extra: tuple[str, ...]) -> Any:
+    """The statement of `version`, built once for each shape of filter: what desks and sheets
+    poll all day costs a lookup, not a build (bench/changes.md)."""
+    where = _matching(filtered)
+    settled = _settled(postgres)
     below = [*where, settled] if settled is not None else where
     newest = (
         select(c.txid, c.id, c.at)
@@ -152,24 +180,22 @@ def version(session: Session, f: ChangeFilter, *extra: ColumnElement[Any]) -> Ve
     rest = ~settled if settled is not None else false()  # rows above the horizon
     tail = select(func.count().label("n"), func.max(c.id).label("id"), func.max(c.at).label("at"))
     above = tail.where(*where, rest).subquery()
-    parts = (newest.c.txid, newest.c.id, newest.c.at, *above.c, *extra)
-    row = session.execute(select(*parts).select_from(above.outerjoin(newest, true()))).one()
-    known = [t for t in (row[2], row[5]) if t is not None]
-    return Version(key=tuple(row), at=max(known) if known else None)
+    parts = (newest.c.txid, newest.c.id, newest.c.at, *above.c, *(EXTRA[x]() for x in extra))
+    return select(*parts).select_from(above.outerjoin(newest, true()))
 
 
-def claim_count(event: str) -> ColumnElement[int]:
+def claim_count() -> ColumnElement[int]:
     """How many claims the event holds: a claim moved to another event leaves no change row
     under this event, but lowers this count."""
     e, k = models.Event, models.Claim
-    event_id = select(e.id).where(e.slug == event).scalar_subquery()
+    event_id = select(e.id).where(e.slug == bindparam("event")).scalar_subquery()
     return select(func.count()).select_from(k).where(k.event_id == event_id).scalar_subquery()
 
 
-def event_changed_at(event: str) -> ColumnElement[Any]:
+def event_changed_at() -> ColumnElement[Any]:
     """When the event itself (its title) was last changed."""
     e = models.Event
-    return select(e.updated_at).where(e.slug == event).scalar_subquery()
+    return select(e.updated_at).where(e.slug == bindparam("event")).scalar_subquery()
 
 
 def sources_changed_at() -> ColumnElement[Any]:
@@ -182,3 +208,13 @@ def metric_units() -> ColumnElement[Any]:
     m = models.Metric
     named = select((m.name + "=" + m.unit).label("unit")).order_by(m.name).subquery()
     return select(func.aggregate_strings(named.c.unit, ";")).scalar_subquery()
+
+
+# What a version may hold beside the changes, by name: each a scalar subquery of the filter's
+# event (`version`'s `extra`).
+EXTRA: dict[str, Callable[[], ColumnElement[Any]]] = {
+    "claim_count": claim_count,
+    "event_changed_at": event_changed_at,
+    "sources_changed_at": sources_changed_at,
+    "metric_units": metric_units,
+}

@@ -26,18 +26,14 @@ def read_changes(factory: SessionFactory, after: Position, limit: int) -> list[C
         return change_log.changes_after(session, after, limit)
 
 
+REPORT_EXTRA = ("claim_count", "sources_changed_at", "event_changed_at", "metric_units")
+
+
 def report_version(session: Session, event: str) -> Version:
     """The version of the event's report: its changes, how many claims it holds, when a
     source was last changed (a report counts independent origins by source) and when the event
     (its title), the units; read in one statement."""
-    found = change_log.version(
-        session,
-        ChangeFilter(event=event),
-        change_log.claim_count(event),
-        change_log.sources_changed_at(),
-        change_log.event_changed_at(event),
-        change_log.metric_units(),
-    )
+    found = change_log.version(session, ChangeFilter(event=event), *REPORT_EXTRA)
     if found.key[-2] is None:  # no such event: the same 404 as every route's
         repository.resources.get_event(session, event)
     return found
@@ -47,8 +43,7 @@ def claims_version(session: Session, event: str | None) -> Version:
     """The version of lists and exports of claims (of an event, or of all)."""
     if event is None:
         return change_log.version(session, ChangeFilter(types=CLAIM_EVENTS))
-    count = change_log.claim_count(event)
-    return change_log.version(session, ChangeFilter(types=CLAIM_EVENTS, event=event), count)
+    return change_log.version(session, ChangeFilter(CLAIM_EVENTS, event), "claim_count")
 
 
 def conflicts_version(session: Session, event: str | None) -> Version:
