@@ -153,8 +153,11 @@ class ReadSessions:
     def __init__(
         self, primary: sessionmaker[Session], replica: Engine | None, max_lag: float
     ) -> None:
-        self.primary, self.max_lag = primary, max_lag
-        self.replica = None if replica is None else make_sessionmaker(replica)
+        self.primary = make_sessionmaker(_statement_by_statement(primary.kw["bind"]))
+        self.max_lag = max_lag
+        self.replica = (
+            None if replica is None else make_sessionmaker(_statement_by_statement(replica))
+        )
         self.down_until = 0.0  # time.monotonic() before which the replica is not asked again
         self.state, self.detail = "up", ""
 
@@ -197,6 +200,15 @@ class ReadSessions:
         if state != self.state:
             log.warning("read replica", state=state, detail=detail)
         self.state, self.detail = state, detail
+
+
+def _statement_by_statement(engine: Engine) -> Engine:
+    """PostgreSQL: reads without BEGIN and ROLLBACK, two round trips of three for a report's
+    version (bench/changes.md). A transaction would not make them more consistent: at READ
+    COMMITTED each statement reads its own snapshot anyway. SQLite: unchanged (in-process)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def begin_write(session: Session) -> None:
