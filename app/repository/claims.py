@@ -204,8 +204,10 @@ def chains_of(session: Session, claims: list[Claim]) -> list[Claim]:
     groups loads only its own chains."""
     if not claims:
         return []
-    keys = {key[:5] for key in _series_keys(_reference_ids(session, claims), claims)}
-    return _read(session, _claims_query().where(tuple_(*SERIES_COLUMNS).in_(keys)))
+    keys = list({key[:5] for key in _series_keys(_reference_ids(session, claims), claims)})
+    # SCOPE_GROUPS series a query, each read by ix_claim_series: for `(event_id, …) IN (VALUES
+    # …)` SQLite scanned the whole claim table, every page of claims (bench/changes.md).
+    return [_claim(row) for row in _in_chunks(session.execute, _chains_query, keys, "emlpk")]
 
 
 def _reference_ids(session: Session, claims: Iterable[Claim]) -> dict[str, dict[str, int]]:
@@ -447,6 +449,12 @@ def _current_query(groups: int) -> Any:
 def _series_query(series: int) -> Any:
     """Every claim of `series` series (bound as e0, m0, l0, p0, k0, e1...)."""
     return _entries(_any_of(SERIES_COLUMNS, "emlpk", range(series)))
+
+
+@lru_cache(maxsize=SCOPE_GROUPS)
+def _chains_query(series: int) -> Any:
+    """Every claim of `series` series, whole (bound as e0, m0, l0, p0, k0, e1...)."""
+    return _claims_query().where(_any_of(SERIES_COLUMNS, "emlpk", range(series)))
 
 
 def _any_of(columns: Sequence[Any], names: str, numbers: Iterable[int]) -> ColumnElement[bool]:
