@@ -162,7 +162,7 @@ class ReadSessions:
         self.state, self.detail = "up", ""
 
     def __call__(self) -> Session:
-        """A session on the replica, in a transaction that found it close enough; else one on
+        """A session on the replica, whose first statement found it close enough; else one on
         the primary. Never raises for the replica's sake."""
         if self.replica is None or time.monotonic() < self.down_until:
             return self.primary()
@@ -179,7 +179,7 @@ class ReadSessions:
         return self.state, self.detail
 
     def _probe(self, replica: sessionmaker[Session]) -> Session | None:
-        """A session on the replica whose transaction found it close enough, else None."""
+        """A session on the replica whose first statement found it close enough, else None."""
         session = replica()
         try:
             lag = session.execute(REPLICA_LAG).scalar_one()

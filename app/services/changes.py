@@ -43,7 +43,8 @@ def claims_version(session: Session, event: str | None) -> Version:
     """The version of lists and exports of claims (of an event, or of all)."""
     if event is None:
         return change_log.version(session, ChangeFilter(types=CLAIM_EVENTS))
-    return change_log.version(session, ChangeFilter(CLAIM_EVENTS, event), "claim_count")
+    filters = ChangeFilter(types=CLAIM_EVENTS, event=event)
+    return change_log.version(session, filters, "claim_count")
 
 
 def conflicts_version(session: Session, event: str | None) -> Version:
