@@ -310,13 +310,17 @@ def _in_chunks(run: Any, query_of: Any, keys: list[tuple[Any, ...]], names: str)
     return rows
 
 
-def facts_of(session: Session, ids: Iterable[str], claims: list[Claim]) -> list[ClaimFacts]:
+def facts_of(
+    session: Session, ids: Iterable[str], claims: list[Claim], *, new: bool = False
+) -> list[ClaimFacts]:
     """The claims `ids`, the claims citing any of `claims` and those they cite, as conflict
     rules read them. Read from the database, never from memory: a claim read before the
-    caller's lock was taken (a cited one) may have changed since."""
+    caller's lock was taken (a cited one) may have changed since.
+    new: `claims` were inserted by this transaction, so no claim cites them yet."""
     cited = {int(x.cites) for x in claims if x.cites}
-    citing = session.scalars(_CITING, {"ids": [int(x.id) for x in claims]})
-    wanted = {*(int(i) for i in ids), *cited, *citing}
+    wanted = {*(int(i) for i in ids), *cited}
+    if not new:
+        wanted.update(session.scalars(_CITING, {"ids": [int(x.id) for x in claims]}))
     return _facts(session, _FACTS_OF, {"wanted": sorted(wanted)})
 
 

@@ -57,7 +57,8 @@ def reevaluate(
     number of claims: places in time are read for the claims' own series and for the claims
     current at their own date (repository.claims.series_of), facts only for the claims the
     rules can compare with the change (conflicts.comparable).
-    new: the claims were inserted by this transaction, so no stored conflict involves them.
+    new: the claims were inserted by this transaction, so no stored conflict involves them and
+    no claim cites them.
     """
     before = before or []
     ids = [x.id for x in changed]
@@ -69,7 +70,8 @@ def reevaluate(
     live = repository.conflicts.live_conflicts_of(session, involved) if involved else []
     partners = {i for conflict in live for i in conflict.claims}
     wanted = comparable(entries, [*subjects, *(placed[i] for i in followed)], partners)
-    scope = {f.id: f for f in repository.claims.facts_of(session, {*wanted, *ids}, changed)}
+    found = repository.claims.facts_of(session, {*wanted, *ids}, changed, new=new)
+    scope = {f.id: f for f in found}
     groups = _groups(scope)
     related = _related(set(ids), scope)
     findings = {
