@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, type_coerce, union_all, update
+from sqlalchemy import case, delete, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from app import models
@@ -84,25 +84,27 @@ def event_activity(session: Session, offset: int, limit: int) -> list[EventActiv
     """Up to `limit` events from `offset`, the most recently active first (ties: newest id).
 
     Activity is the latest change to the event, to one of its claims, or to one of its
-    conflicts (opened, cleared or resolved).
+    conflicts (opened, cleared or resolved): the event's newest row of the change feed, read by
+    its index for each event, never by reading every claim and conflict (bench/changes.md).
     """
-    e, c, k = models.Event, models.Claim, models.Conflict
-    moments = union_all(
-        select(e.id.label("event_id"), e.updated_at.label("at")),
-        select(c.event_id, c.updated_at),
-        select(k.event_id, func.coalesce(k.closed_at, k.opened_at)),
-    ).subquery()
-    latest = (
-        select(moments.c.event_id, func.max(moments.c.at).label("at"))
-        .group_by(moments.c.event_id)
-        .subquery()
+    e, ch = models.Event, models.Change
+    newest = (
+        select(ch.at)
+        .where(ch.event == e.slug)
+        .order_by(ch.txid.desc(), ch.id.desc())
+        .limit(1)
+        .correlate(e)
+        .scalar_subquery()
     )
-    # The union loses the column type: coerced back, the moment reads as on any other column.
-    at = type_coerce(latest.c.at, models.UTCDateTime())
+    changed = func.coalesce(newest, e.updated_at)
+    at = case((changed > e.updated_at, changed), else_=e.updated_at)
+    activity = select(e.id.label("event_id"), at.label("at")).subquery()
+    # A subquery's column loses the column type: coerced back, it reads as on any other column.
+    moment = type_coerce(activity.c.at, models.UTCDateTime())
     query = (
-        select(e, at)
-        .join(latest, latest.c.event_id == e.id)
-        .order_by(latest.c.at.desc(), e.id.desc())
+        select(e, moment)
+        .join(activity, activity.c.event_id == e.id)
+        .order_by(activity.c.at.desc(), e.id.desc())
         .offset(offset)
         .limit(limit)
     )
