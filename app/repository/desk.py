@@ -96,8 +96,7 @@ def event_activity(session: Session, offset: int, limit: int) -> list[EventActiv
         .correlate(e)
         .scalar_subquery()
     )
-    changed = func.coalesce(newest, e.updated_at)
-    at = case((changed > e.updated_at, changed), else_=e.updated_at)
+    at = case((newest > e.updated_at, newest), else_=e.updated_at)  # no change row: updated_at
     activity = select(e.id.label("event_id"), at.label("at")).subquery()
     # A subquery's column loses the column type: coerced back, it reads as on any other column.
     moment = type_coerce(activity.c.at, models.UTCDateTime())
