@@ -116,12 +116,13 @@ def predecessors(claims: Iterable[S], of: Iterable[Succession]) -> list[S]:
     for claim in claims:
         if not claim.retracted:
             chains.setdefault(_succession_key(claim), []).append(claim)
+    for chain in chains.values():
+        chain.sort(key=chronology)
     found: list[S] = []
     for changed in of:
         chain = chains.get(_succession_key(changed), [])
-        earlier = [c for c in chain if c.id != changed.id and chronology(c) < chronology(changed)]
-        if earlier:
-            found.append(max(earlier, key=chronology))
+        at = bisect_left(chain, chronology(changed), key=chronology)
+        found += [c for c in chain[max(0, at - 2) : at] if c.id != changed.id][-1:]
     return found
 
 

@@ -72,20 +72,16 @@ def reevaluate(
     wanted = comparable(entries, [*subjects, *(placed[i] for i in followed)], partners)
     found = repository.claims.facts_of(session, {*wanted, *ids}, changed, new=new)
     scope = {f.id: f for f in found}
-    groups = _groups(scope)
-    related = _related(set(ids), scope)
+    # One pass over the whole scope (`near` keeps each claim to its own group): a pass per
+    # group cost a tenth of a bulk batch in set-up alone. Of the claims followed, only the
+    # value conflicts: their time as a current figure is all that the change altered.
+    mine = set(ids)
     findings = {
         f.key: f
-        for group, members in _by_group(ids, scope).items()
-        for f in find_conflicts(groups[group] + related, involving=members)
+        for f in find_conflicts(scope.values(), involving=[*ids, *followed])
+        if f.kind in VALUE_KINDS or mine.intersection(f.claims)
     }
-    findings |= {
-        f.key: f
-        for group, members in _by_group(followed, scope).items()
-        for f in find_conflicts(groups[group], involving=members)
-        if f.kind in VALUE_KINDS
-    }
-    stored = [c for c in live if c.kind in VALUE_KINDS or set(c.claims) & set(ids)]
+    stored = [c for c in live if c.kind in VALUE_KINDS or mine.intersection(c.claims)]
     following = successors(scope.values())
     stopped = []
     for conflict in stored:
@@ -108,41 +104,6 @@ def recompute(session: Session, event: str) -> list[Finding]:
     """Every conflict that holds among the event's claims, found from scratch (what the
     stored open and resolved conflicts must equal)."""
     return find_conflicts(repository.claims.event_scope(session, event))
-
-
-def _related(ids: set[str], scope: dict[str, ClaimFacts]) -> list[ClaimFacts]:
-    """The claims citing any of `ids`, and those they cite: they can conflict with them from
-    another group."""
-    cited = {f.cites for f in scope.values() if f.id in ids and f.cites}
-    return [f for f in scope.values() if f.cites in ids or f.id in cited]
-
-
-def _by_group(ids: list[str], scope: dict[str, ClaimFacts]) -> dict[Group, list[str]]:
-    """The ids by their claim's group: the claims of a group are compared in one pass.
-
-    Comparing each claim in a pass of its own made a batch of n claims cost n x (its groups'
-    sizes) (bench/RESULTS.md): the successors of the group were found again for each one.
-    """
-    found: dict[Group, list[str]] = {}
-    for i in ids:
-        found.setdefault(_group_of(scope[i]), []).append(i)
-    return found
-
-
-Group = tuple[str, str, str]
-Groups = dict[Group, list[ClaimFacts]]
-
-
-def _groups(scope: dict[str, ClaimFacts]) -> Groups:
-    """The scope's claims by group (event, metric, location)."""
-    groups: Groups = {}
-    for fact in scope.values():
-        groups.setdefault(_group_of(fact), []).append(fact)
-    return groups
-
-
-def _group_of(fact: ClaimFacts) -> Group:
-    return (fact.event, fact.metric, fact.location_key)
 
 
 def _newer_figure(
