@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from app import models, repository
 from app.config import Settings
 from app.db import make_engine
 from app.main import create_app
-from tests.conftest import ADMIN_KEY, claim_body, new_key, seed
+from tests.conftest import ADMIN_KEY, TEMPLATE, claim_body, new_key, postgres_database, seed
 from tests.ledger import add_claim
 
 NDJSON = {"content-type": "application/x-ndjson"}
@@ -278,6 +278,39 @@ def test_a_large_file_is_recorded_in_transactions_of_bounded_size(
     assert sizes == [40, 40, 20]
     assert [o["row"] for o in outcomes] == list(range(1, 101))
     assert all(o["status"] == 201 for o in outcomes)
+
+
+def test_a_bulk_import_that_doubles_the_claims_takes_their_statistics(
+    postgres_base: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL plans claims' statements by the table's statistics; a new database has none
+    until autovacuum comes by, so an import that more than doubles the table takes them, and
+    one that adds little to a large table leaves that to autovacuum."""
+    if postgres_base is None:
+        pytest.skip("PostgreSQL server binaries not found (set TALLY_REQUIRE_POSTGRES=1 to fail)")
+    from app.services import bulk
+
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 20)
+    with postgres_database(postgres_base, TEMPLATE) as url:
+        settings = Settings(database_url=url, admin_key=ADMIN_KEY, run_worker=False)
+        engine = make_engine(settings)
+        headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+        def known_claims() -> float:
+            with engine.connect() as conn:
+                query = text("SELECT reltuples FROM pg_class WHERE oid = 'claim'::regclass")
+                return float(conn.execute(query).scalar_one())
+
+        with TestClient(create_app(settings), headers=headers) as client:
+            seed(client)
+            assert known_claims() <= 0  # never analyzed (-1), or empty
+            rows = [claim_body(claimant=f"Office {n}", figure=str(n + 1)) for n in range(60)]
+            assert all(r["status"] == 201 for r in results(post_bulk(client, ndjson(*rows))))
+            assert known_claims() == 60
+            more = [claim_body(claimant=f"Bureau {n}", figure=str(n + 1)) for n in range(10)]
+            assert all(r["status"] == 201 for r in results(post_bulk(client, ndjson(*more))))
+            assert known_claims() == 60  # 10 more to 60: autovacuum's business
+        engine.dispose()
 
 
 @pytest.mark.parametrize("media_type", ["application/json", "text/plain", "multipart/form-data"])

@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
     union,
     union_all,
@@ -151,6 +152,27 @@ def lock_events(session: Session, *, slugs: Iterable[str] = (), claims: Iterable
 
 
 EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+
+def refresh_statistics(session: Session, added: int) -> bool:
+    """PostgreSQL: ANALYZE the claim table, committed, when `added` claims at least doubled it
+    since its statistics were taken; whether it did. A bulk import into a new database would
+    otherwise run on the statistics of an empty table until autovacuum comes by: plans chosen
+    then (claims by the index on claimant alone) read ever more rows as the table grows, and a
+    prepared statement keeps its plan (bench/changes.md). SQLite: nothing to do.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    known = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'claim'::regclass"))
+    if added <= max(known or 0, 0):  # -1: never analyzed
+        session.rollback()
+        return False
+    session.execute(text("ANALYZE claim"))
+    session.commit()
+    return True
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -74,13 +74,17 @@ def import_text(
             f"The file holds more than {max_rows} rows; send at most {max_rows} at once "
             "(`tally import` sends a larger file in parts)."
         )
-    return [
-        outcome
-        for start in range(0, len(rows), BATCH_ROWS)
-        for outcome in import_rows(
+    outcomes: list[Outcome] = []
+    added = 0  # claims recorded since the table's statistics were last taken here
+    for start in range(0, len(rows), BATCH_ROWS):
+        batch = import_rows(
             session, rows[start : start + BATCH_ROWS], actor, tolerance, first=start + 1
         )
-    ]
+        outcomes += batch
+        added += sum(1 for outcome in batch if outcome.id is not None)
+        if repository.claims.refresh_statistics(session, added):
+            added = 0
+    return outcomes
 
 
 # Rows recorded in one transaction: bounds the memory and the write lock of a large import.
