@@ -158,8 +158,8 @@ EVENT_LOCK_SPACE = 7_261_001  # the first key of Tally's two-key advisory locks
 
 
 def refresh_statistics(session: Session, added: int) -> bool:
-    """PostgreSQL: ANALYZE the claim table, committed, when `added` claims at least doubled it
-    since its statistics were taken; whether it did. A bulk import into a new database would
+    """PostgreSQL: ANALYZE the claim table, committed, when `added` claims more than doubled
+    it since its statistics were taken; whether it did. A bulk import into a new database would
     otherwise run on the statistics of an empty table until autovacuum comes by: plans chosen
     then (claims by the index on claimant alone) read ever more rows as the table grows, and a
     prepared statement keeps its plan (bench/changes.md). SQLite: nothing to do.
@@ -591,8 +591,7 @@ def _new_ids(session: Session, n: int) -> list[int]:
     database (BEGIN IMMEDIATE): the ids after the largest, as SQLite itself would number them.
     """
     if session.get_bind().dialect.name == "postgresql":
-        drawn = session.scalars(_DRAW_IDS, {"n": n})
-        return sorted(drawn)
+        return sorted(session.scalars(_DRAW_IDS, {"n": n}))
     largest = session.scalar(select(func.max(c.id))) or 0
     return list(range(largest + 1, largest + n + 1))
 
