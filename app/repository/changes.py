@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from app import models
 from app.domain.newsroom import Change, ChangeFilter, Position, Version
-from app.repository.common import table_of
+from app.repository.common import is_postgres, table_of
 
 c = models.Change
 
@@ -124,14 +124,10 @@ def _settled(postgres: bool) -> ColumnElement[bool] | None:
     return c.txid < xmin
 
 
-def _postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def changes_after(session: Session, after: Position, limit: int) -> list[Change]:
     """Up to `limit` changes past `after`, in commit order, none of which can be overtaken."""
     where = [tuple_(c.txid, c.id) > tuple_(after.txid, after.id)]
-    settled = _settled(_postgres(session))
+    settled = _settled(is_postgres(session))
     if settled is not None:
         where.append(settled)
     query = select(c).where(*where).order_by(c.txid, c.id).limit(limit)
@@ -156,7 +152,7 @@ def version(session: Session, f: ChangeFilter, *extra: str) -> Version:
     horizon and changes the count; once below, it moves the newest row. Reads an index range,
     never the whole feed.
     """
-    statement = _version_statement(_postgres(session), _filtered(f), extra)
+    statement = _version_statement(is_postgres(session), _filtered(f), extra)
     row = session.execute(statement, _values(f)).one()
     known = [t for t in (row[2], row[5]) if t is not None]
     return Version(key=tuple(row), at=max(known) if known else None)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app import models
 from app.domain.model import parse_id
 from app.domain.watch import Lease, State, StoredCheck, WatchState
+from app.repository.common import is_postgres
 
 c, w, h, k = models.Claim, models.ClaimWatch, models.WatchHost, models.SourceCheck
 
@@ -88,7 +89,7 @@ def watch_claims(session: Session, urls: list[tuple[str, str, int]], now: dateti
 
 def _insert(session: Session, table: Any) -> Any:
     """INSERT … ON CONFLICT in the session's dialect."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if is_postgres(session) else sqlite
     return dialect.insert(table)
 
 

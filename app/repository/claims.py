@@ -49,7 +49,7 @@ from app.domain.model import (
     parse_id,
 )
 from app.domain.watch import WatchState
-from app.repository.common import table_of, unknown
+from app.repository.common import is_postgres, table_of, unknown
 from app.repository.resources import NAMES, ids_by_name, population_ancestors
 
 c, e, m, p, s, d = (
@@ -139,7 +139,7 @@ def lock_events(session: Session, *, slugs: Iterable[str] = (), claims: Iterable
     writers never wait on each other in a cycle. SQLite: BEGIN IMMEDIATE already admits one
     writer.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         return
     claim_ids = {n for n in map(parse_id, claims) if n}
     events = union(
@@ -164,7 +164,7 @@ def refresh_statistics(session: Session, added: int) -> bool:
     then (claims by the index on claimant alone) read ever more rows as the table grows, and a
     prepared statement keeps its plan (bench/changes.md). SQLite: nothing to do.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         return False
     known = session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'claim'::regclass"))
     if added <= max(known or 0, 0):  # -1: never analyzed
@@ -590,7 +590,7 @@ def _new_ids(session: Session, n: int) -> list[int]:
     sequence (other writers may draw between them). SQLite has one writer, which holds the
     database (BEGIN IMMEDIATE): the ids after the largest, as SQLite itself would number them.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         return sorted(session.scalars(_DRAW_IDS, {"n": n}))
     largest = session.scalar(select(func.max(c.id))) or 0
     return list(range(largest + 1, largest + n + 1))

@@ -30,6 +30,11 @@ def table_of(model: type[Base]) -> Table:
     return Base.metadata.tables[model.__tablename__]
 
 
+def is_postgres(session: Session) -> bool:
+    """Whether the session's database is PostgreSQL (else the embedded SQLite)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _found(
     found: T | None, noun: str, name: str, field: str | None, session: Session | None = None
 ) -> T:
